@@ -1,0 +1,1 @@
+"""The database layer: connections, migrations for both storage profiles, named queries."""

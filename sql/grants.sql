@@ -1,0 +1,28 @@
+-- Run by `wattline migrate` after the migrations, every time, so objects added by later
+-- migrations are covered. Reporting tools and the dashboard connect as wattline_reader: it can
+-- read the schema's tables, views and rollups and write nothing.
+
+DO $$
+BEGIN
+    CREATE ROLE wattline_reader LOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;  -- roles are cluster-wide: another database (or a concurrent migrate) made it
+END $$;
+
+-- A second line of defence: even a grant added by mistake cannot make this role write.
+ALTER ROLE wattline_reader SET default_transaction_read_only = on;
+ALTER ROLE wattline_reader SET search_path = wattline, public;
+
+DO $$
+BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO wattline_reader', current_database());
+END $$;
+
+GRANT USAGE ON SCHEMA wattline TO wattline_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA wattline TO wattline_reader;
+
+-- Password hashes are nobody's business but the central system's.
+REVOKE SELECT ON wattline.charge_points FROM wattline_reader;
+GRANT SELECT (id, vendor, model, serial, firmware, registration_status, first_seen_at,
+              last_boot_at, last_seen_at, max_power_kw, site, timezone)
+    ON wattline.charge_points TO wattline_reader;

@@ -1,0 +1,185 @@
+"""`wattline migrate`: create the database, choose the storage profile, apply migrations once.
+
+Order on every run: bootstrap.sql (idempotent), the profile's functions (profiles/*.sql,
+CREATE OR REPLACE), each migration not yet recorded (one transaction each), grants.sql.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import errors, sql
+
+from sql import db
+
+SQL_DIR = Path(__file__).parent
+MIGRATION_DIR = SQL_DIR / "migrations"
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+PROFILES = ("timescale", "postgres")
+# Only one migrate at a time per database; a second waits instead of failing half-way.
+LOCK_KEY = 0x7761_7474  # "watt"
+
+
+class MigrationError(Exception):
+    """A problem the operator must fix; the message says what and how."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text()
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+@dataclass
+class MigrationResult:
+    database: str
+    profile: str
+    created_database: bool
+    applied: list[str] = field(default_factory=list)
+    already_applied: int = 0
+
+
+def migrations(directory: Path = MIGRATION_DIR) -> list[Migration]:
+    """The migration files in order; a misnamed file or a reused number is an error."""
+    found: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_lower_snake.sql")
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationError(f"{path.name}: version {version} is used twice")
+        found[version] = Migration(version, match.group(2), path)
+    return [found[v] for v in sorted(found)]
+
+
+def ensure_database(dsn: str) -> bool:
+    """Create the DSN's database if it does not exist; True when it was created."""
+    try:
+        psycopg.connect(dsn, connect_timeout=10).close()
+        return False
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+    name = db.database_name(dsn)
+    try:
+        with psycopg.connect(db.maintenance_dsn(dsn), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except errors.DuplicateDatabase:
+        return False  # created by a concurrent migrate
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot create database {name!r}: {exc}".strip()) from exc
+    return True
+
+
+def _timescale_available(conn: psycopg.Connection) -> bool:
+    """Whether CREATE EXTENSION timescaledb works here (installed and preloaded)."""
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            # Keep nothing: the profile script creates it for real.
+            raise _Rollback
+    except _Rollback:
+        return True
+    except psycopg.Error:
+        return False
+
+
+class _Rollback(Exception):
+    pass
+
+
+def choose_profile(conn: psycopg.Connection, requested: str | None) -> str:
+    if requested is not None and requested not in PROFILES:
+        raise MigrationError(
+            f"WATTLINE_STORAGE={requested!r} is not a storage profile; use one of {PROFILES}"
+        )
+    row = conn.execute("SELECT profile FROM wattline_admin.storage").fetchone()
+    stored = row["profile"] if row else None
+    if stored and requested and stored != requested:
+        raise MigrationError(
+            f"this database was built with the {stored!r} storage profile; it cannot be "
+            f"migrated as {requested!r} (unset WATTLINE_STORAGE or use a new database)"
+        )
+    if stored:
+        return stored
+    available = _timescale_available(conn)
+    if requested == "timescale" and not available:
+        raise MigrationError(
+            "WATTLINE_STORAGE=timescale, but CREATE EXTENSION timescaledb fails on this server "
+            "(the extension is not installed or not in shared_preload_libraries); install "
+            "TimescaleDB or use WATTLINE_STORAGE=postgres"
+        )
+    profile = requested or ("timescale" if available else "postgres")
+    conn.execute("INSERT INTO wattline_admin.storage (profile) VALUES (%s)", [profile])
+    return profile
+
+
+def migrate(
+    dsn: str,
+    storage: str | None = None,
+    *,
+    log: Callable[[str], None] = lambda _line: None,
+) -> MigrationResult:
+    """Bring the database at ``dsn`` up to date. Safe to run any number of times."""
+    created = ensure_database(dsn)
+    result = MigrationResult(db.database_name(dsn), "", created)
+    if created:
+        log(f"created database {result.database}")
+    with db.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        try:
+            _migrate(conn, storage, result, log)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+    return result
+
+
+def _migrate(conn, storage, result: MigrationResult, log: Callable[[str], None]) -> None:
+    with conn.transaction():
+        conn.execute((SQL_DIR / "bootstrap.sql").read_text())
+        result.profile = choose_profile(conn, storage)
+        conn.execute((SQL_DIR / "profiles" / f"{result.profile}.sql").read_text())
+    log(f"storage profile: {result.profile}")
+    applied = {
+        r["version"]: r
+        for r in conn.execute("SELECT version, name, checksum FROM wattline_admin.schema_migrations")
+    }
+    for migration in migrations():
+        done = applied.get(migration.version)
+        if done:
+            if done["checksum"] != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.path.name} changed after it was applied; "
+                    "add a new migration instead of editing an applied one"
+                )
+            result.already_applied += 1
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(migration.text)
+                conn.execute(
+                    "INSERT INTO wattline_admin.schema_migrations (version, name, checksum)"
+                    " VALUES (%s, %s, %s)",
+                    [migration.version, migration.name, migration.checksum],
+                )
+        except psycopg.Error as exc:
+            raise MigrationError(f"migration {migration.path.name} failed: {exc}") from exc
+        result.applied.append(migration.path.name)
+        log(f"applied {migration.path.name}")
+    with conn.transaction():
+        conn.execute((SQL_DIR / "grants.sql").read_text())

@@ -1,0 +1,54 @@
+-- The `timescale` storage profile: raw series are hypertables with compression and retention
+-- policies, rollups are continuous aggregates with refresh policies and real-time aggregation.
+-- The migrations call these functions; postgres.sql defines the same functions for plain
+-- PostgreSQL, so every table and aggregate is written once.
+
+CREATE EXTENSION IF NOT EXISTS timescaledb;
+
+CREATE OR REPLACE FUNCTION wattline_admin.create_series(
+    relation regclass, time_column text, chunk_interval interval, segment_by text,
+    compress_after interval DEFAULT NULL, retain_for interval DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM create_hypertable(relation, by_range(time_column, chunk_interval),
+                              if_not_exists => true);
+    IF compress_after IS NOT NULL THEN
+        -- Segmenting by device keeps one device's readings together, so "a device's range of
+        -- time" reads one segment and decompresses nothing else.
+        EXECUTE format('ALTER TABLE %s SET (timescaledb.compress, '
+                       'timescaledb.compress_segmentby = %L, timescaledb.compress_orderby = %L)',
+                       relation, segment_by, time_column || ' DESC');
+        PERFORM add_compression_policy(relation, compress_after, if_not_exists => true);
+    END IF;
+    IF retain_for IS NOT NULL THEN
+        PERFORM add_retention_policy(relation, retain_for, if_not_exists => true);
+    END IF;
+    INSERT INTO wattline_admin.series
+    VALUES (relation, time_column, chunk_interval, segment_by, compress_after, retain_for)
+    ON CONFLICT ON CONSTRAINT series_pkey DO UPDATE SET chunk_interval = EXCLUDED.chunk_interval,
+        segment_by = EXCLUDED.segment_by, compress_after = EXCLUDED.compress_after,
+        retain_for = EXCLUDED.retain_for;
+END $$;
+
+-- `query` reads its source as `{source}`: here that is the hypertable itself.
+CREATE OR REPLACE FUNCTION wattline_admin.create_rollup(
+    name text, source regclass, bucket_width interval, key_columns text, query text,
+    refresh_start interval, refresh_end interval, refresh_every interval)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    -- materialized_only = false: readings newer than the last refresh are aggregated on the fly,
+    -- so dashboards never lag behind the refresh policy.
+    EXECUTE format('CREATE MATERIALIZED VIEW wattline.%I WITH (timescaledb.continuous, '
+                   'timescaledb.materialized_only = false) AS %s WITH NO DATA',
+                   name, replace(query, '{source}', source::text));
+    PERFORM add_continuous_aggregate_policy(format('wattline.%I', name)::regclass,
+        start_offset => refresh_start, end_offset => refresh_end,
+        schedule_interval => refresh_every);
+    INSERT INTO wattline_admin.rollups
+    VALUES (name, source, bucket_width, key_columns, query, refresh_start, refresh_end,
+            refresh_every);
+END $$;
+
+-- Retention and compression run as TimescaleDB background jobs; nothing for `wattline jobs` to do.
+CREATE OR REPLACE FUNCTION wattline_admin.apply_retention() RETURNS bigint
+LANGUAGE sql AS $$ SELECT 0::bigint $$;
