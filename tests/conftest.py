@@ -1,0 +1,80 @@
+"""Test databases: a migrated template built once per run, a fresh copy for each test.
+
+Tests never touch the user's database: the app's environment variables are removed, and every
+database here is created and dropped by the fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import conninfo
+from psycopg import sql as pgsql
+
+from sql import db
+from sql.migrate import migrate
+
+ADMIN_URL = os.environ.get("WATTLINE_TEST_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres")
+APP_ENV_PREFIXES = ("WATTLINE_", "DATABASE_URL", "MQTT_URL")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_app_environment() -> Iterator[None]:
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(APP_ENV_PREFIXES)}
+    yield
+    os.environ.update(saved)
+
+
+def database_url(name: str) -> str:
+    params = conninfo.conninfo_to_dict(ADMIN_URL)
+    params["dbname"] = name
+    return conninfo.make_conninfo(**params)
+
+
+def _admin(query: pgsql.Composable) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(query)
+
+
+def drop_database(name: str) -> None:
+    _admin(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template_db() -> Iterator[str]:
+    """A database migrated with the postgres profile, used only as a template."""
+    name = f"wattline_test_template_{uuid.uuid4().hex[:8]}"
+    migrate(database_url(name), "postgres")
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+def db_url(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database of the test's own."""
+    name = f"wattline_test_{uuid.uuid4().hex[:12]}"
+    _admin(
+        pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            pgsql.Identifier(name), pgsql.Identifier(template_db)
+        )
+    )
+    yield database_url(name)
+    drop_database(name)
+
+
+@pytest.fixture
+def empty_db_url() -> Iterator[str]:
+    """The name of a database that does not exist yet (dropped afterwards if created)."""
+    name = f"wattline_test_{uuid.uuid4().hex[:12]}"
+    yield database_url(name)
+    drop_database(name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    with db.connect(db_url, autocommit=True) as connection:
+        yield connection

@@ -1,0 +1,137 @@
+"""`wattline migrate` on the real PostgreSQL server (postgres profile)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from sql import db
+from sql.migrate import MIGRATION_DIR, MigrationError, migrate, migrations
+
+SERIES = {
+    "meter_values", "status_notifications", "ocpp_messages", "register_readings",
+    "meter_prepay_balance", "meter_health", "meter_event_log", "ingest_rejects",
+}
+ROLLUPS = {
+    "connector_energy_hourly", "connector_energy_daily", "meter_energy_5m",
+    "meter_energy_hourly", "meter_energy_daily", "prepay_balance_daily",
+}
+TABLES = {
+    "charge_points", "connectors", "id_tags", "vehicles", "tariffs", "transactions", "commands",
+    "meter_registry", "meter_registers", "meter_shadows", "settlement_periods",
+}
+
+SCHEMA_SNAPSHOT = """
+SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE n.nspname IN ('wattline', 'wattline_admin')
+ ORDER BY 1, 3
+"""
+
+
+def test_migration_files_are_numbered_in_order_without_gaps():
+    found = migrations()
+    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    assert len(found) == len(list(MIGRATION_DIR.glob("*.sql")))
+
+
+def test_migrate_creates_the_database_and_a_second_run_changes_nothing(empty_db_url):
+    first = migrate(empty_db_url, "postgres")
+    assert first.created_database
+    assert first.profile == "postgres"
+    assert first.applied == [m.path.name for m in migrations()]
+    with db.connect(empty_db_url) as conn:
+        before = conn.execute(SCHEMA_SNAPSHOT).fetchall()
+
+    second = migrate(empty_db_url)
+    assert (second.created_database, second.applied) == (False, [])
+    assert second.already_applied == len(migrations())
+    assert second.profile == "postgres"  # remembered, not detected again
+    with db.connect(empty_db_url) as conn:
+        assert conn.execute(SCHEMA_SNAPSHOT).fetchall() == before
+        applied = conn.execute("SELECT count(*) AS n FROM wattline_admin.schema_migrations")
+        assert applied.fetchone()["n"] == len(migrations())
+
+
+def test_the_whole_data_model_is_there(conn):
+    names = {
+        r["relname"]
+        for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'wattline' AND c.relkind IN ('r', 'v', 'm')"
+        )
+    }
+    assert SERIES | ROLLUPS | TABLES <= names
+    series = {r["relation"] for r in conn.execute("SELECT relation::text FROM wattline_admin.series")}
+    assert series == SERIES  # regclass prints unqualified: wattline is on the search path
+    # The postgres profile puts a BRIN index on every series' time column.
+    brin = conn.execute(
+        "SELECT count(*) AS n FROM pg_indexes WHERE schemaname = 'wattline'"
+        " AND indexdef LIKE '%USING brin (\"time\")%'"
+    ).fetchone()["n"]
+    assert brin == len(SERIES)
+
+
+def test_forcing_timescale_where_it_is_missing_is_a_clear_error(empty_db_url):
+    with pytest.raises(MigrationError, match="WATTLINE_STORAGE=timescale, but CREATE EXTENSION"):
+        migrate(empty_db_url, "timescale")
+
+
+def test_the_cli_reports_errors_in_one_line_not_a_traceback(empty_db_url):
+    run = subprocess.run(
+        [sys.executable, "-m", "wattline.cli", "migrate"],
+        env={"DATABASE_URL": empty_db_url, "WATTLINE_STORAGE": "timescale", "PATH": "/usr/bin"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert "install TimescaleDB or use WATTLINE_STORAGE=postgres" in run.stderr
+
+
+def test_an_unknown_profile_name_is_refused(empty_db_url):
+    with pytest.raises(MigrationError, match="'mongo' is not a storage profile"):
+        migrate(empty_db_url, "mongo")
+
+
+def test_a_database_keeps_the_profile_it_was_built_with(db_url):
+    with pytest.raises(MigrationError, match="built with the 'postgres' storage profile"):
+        migrate(db_url, "timescale")
+
+
+def test_an_applied_migration_that_was_edited_is_refused(db_url):
+    with db.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE wattline_admin.schema_migrations SET checksum = 'x' WHERE version = 1")
+    with pytest.raises(MigrationError, match="0001_charging.sql changed after it was applied"):
+        migrate(db_url)
+
+
+def _as_reader(db_url: str) -> psycopg.Connection:
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    params["user"] = "wattline_reader"
+    return psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True)
+
+
+def test_the_reader_role_reads_rollups_and_views_but_cannot_write(db_url):
+    with _as_reader(db_url) as reader:
+        for name in sorted(ROLLUPS | SERIES):
+            reader.execute(f"SELECT * FROM {name} LIMIT 1")  # search_path is set for the role
+        with pytest.raises(errors.ReadOnlySqlTransaction):
+            reader.execute(
+                "INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)"
+            )
+        # Even with the read-only default switched off, the grants refuse the write.
+        reader.execute("SET default_transaction_read_only = off")
+        with pytest.raises(errors.InsufficientPrivilege):
+            reader.execute(
+                "INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)"
+            )
+        with pytest.raises(errors.InsufficientPrivilege):
+            reader.execute("SELECT password_hash FROM wattline.charge_points")
+        assert reader.execute("SELECT count(id) FROM wattline.charge_points").fetchone() == (0,)
+        with pytest.raises(errors.InsufficientPrivilege):
+            reader.execute("SELECT * FROM wattline_admin.schema_migrations")

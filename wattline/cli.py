@@ -1,0 +1,96 @@
+"""The `wattline` command. Wiring only: parse arguments, read settings, call the packages."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from wattline.settings import Settings
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from sql.migrate import MigrationError, migrate
+
+    try:
+        result = migrate(settings.database_url, args.storage or settings.storage, log=print)
+    except MigrationError as exc:
+        print(f"wattline migrate: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"database {result.database} is up to date ({result.profile} profile; "
+        f"{len(result.applied)} migration(s) applied now, {result.already_applied} before)"
+    )
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    import psycopg
+
+    from sql import db, inventory, rollups
+
+    try:
+        with db.connect(settings.database_url) as conn:
+            profile = rollups.storage_profile(conn)
+            found = inventory.relations(conn)
+    except (psycopg.Error, RuntimeError) as exc:
+        print(f"wattline status: {exc}", file=sys.stderr)
+        return 2
+    print(f"database {db.database_name(settings.database_url)}: {profile} storage profile")
+    width = max(len(r.name) for r in found)
+    for r in found:
+        rows = "?" if r.rows is None else f"{r.rows:,}"
+        print(f"  {r.name:<{width}}  {r.kind:<20}  {rows:>12} rows")
+    return 0
+
+
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from analytics import jobs
+    from sql import db
+
+    def connect():
+        return db.connect(settings.database_url, autocommit=True)
+
+    if args.once:
+        with connect() as conn:
+            for step, n in jobs.run_once(conn).items():
+                print(f"{step}: {n}")
+        return 0
+    try:
+        jobs.run_forever(connect, args.interval or settings.jobs_interval_s)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wattline", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    m = sub.add_parser("migrate", help="create the database if needed and apply migrations")
+    m.add_argument("--storage", choices=["timescale", "postgres"],
+                   help="force a storage profile (default: WATTLINE_STORAGE, else detect)")
+    m.set_defaults(func=_migrate)
+
+    s = sub.add_parser("status", help="show the storage profile and what each relation holds")
+    s.set_defaults(func=_status)
+
+    j = sub.add_parser("jobs", help="keep rollups and retention current")
+    j.add_argument("--once", action="store_true", help="run one pass and exit")
+    j.add_argument("--interval", type=float, help="seconds between passes")
+    j.set_defaults(func=_jobs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return args.func(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
