@@ -21,7 +21,9 @@ def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:
     return psycopg.connect(with_session_options(dsn), autocommit=autocommit, row_factory=dict_row)
 
 
-def pool(dsn: str, *, min_size: int = 1, max_size: int = 4, name: str = "wattline") -> ConnectionPool:
+def pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 4, name: str = "wattline"
+) -> ConnectionPool:
     return ConnectionPool(
         with_session_options(dsn),
         min_size=min_size,

@@ -33,7 +33,9 @@ def _count(conn: psycopg.Connection, name: str) -> int | None:
     query = pgsql.SQL("SELECT count(*) AS n FROM wattline.{}").format(pgsql.Identifier(name))
     try:
         with conn.transaction():
-            conn.execute("SELECT set_config('statement_timeout', %s, true)", [str(COUNT_TIMEOUT_MS)])
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [str(COUNT_TIMEOUT_MS)]
+            )
             return conn.execute(query).fetchone()["n"]
     except errors.QueryCanceled:
         return None

@@ -157,7 +157,9 @@ def _migrate(conn, storage, result: MigrationResult, log: Callable[[str], None])
     log(f"storage profile: {result.profile}")
     applied = {
         r["version"]: r
-        for r in conn.execute("SELECT version, name, checksum FROM wattline_admin.schema_migrations")
+        for r in conn.execute(
+            "SELECT version, name, checksum FROM wattline_admin.schema_migrations"
+        )
     }
     for migration in migrations():
         done = applied.get(migration.version)

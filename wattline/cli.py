@@ -69,8 +69,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     m = sub.add_parser("migrate", help="create the database if needed and apply migrations")
-    m.add_argument("--storage", choices=["timescale", "postgres"],
-                   help="force a storage profile (default: WATTLINE_STORAGE, else detect)")
+    m.add_argument(
+        "--storage",
+        choices=["timescale", "postgres"],
+        help="force a storage profile (default: WATTLINE_STORAGE, else detect)",
+    )
     m.set_defaults(func=_migrate)
 
     s = sub.add_parser("status", help="show the storage profile and what each relation holds")

@@ -22,7 +22,9 @@ class Settings:
         try:
             jobs_interval_s = float(interval)
         except ValueError:
-            raise SystemExit(f"WATTLINE_JOBS_INTERVAL={interval!r} is not a number of seconds")
+            raise SystemExit(
+                f"WATTLINE_JOBS_INTERVAL={interval!r} is not a number of seconds"
+            ) from None
         if jobs_interval_s <= 0:
             raise SystemExit("WATTLINE_JOBS_INTERVAL must be positive")
         return cls(

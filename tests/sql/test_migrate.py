@@ -13,16 +13,35 @@ from sql import db
 from sql.migrate import MIGRATION_DIR, MigrationError, migrate, migrations
 
 SERIES = {
-    "meter_values", "status_notifications", "ocpp_messages", "register_readings",
-    "meter_prepay_balance", "meter_health", "meter_event_log", "ingest_rejects",
+    "meter_values",
+    "status_notifications",
+    "ocpp_messages",
+    "register_readings",
+    "meter_prepay_balance",
+    "meter_health",
+    "meter_event_log",
+    "ingest_rejects",
 }
 ROLLUPS = {
-    "connector_energy_hourly", "connector_energy_daily", "meter_energy_5m",
-    "meter_energy_hourly", "meter_energy_daily", "prepay_balance_daily",
+    "connector_energy_hourly",
+    "connector_energy_daily",
+    "meter_energy_5m",
+    "meter_energy_hourly",
+    "meter_energy_daily",
+    "prepay_balance_daily",
 }
 TABLES = {
-    "charge_points", "connectors", "id_tags", "vehicles", "tariffs", "transactions", "commands",
-    "meter_registry", "meter_registers", "meter_shadows", "settlement_periods",
+    "charge_points",
+    "connectors",
+    "id_tags",
+    "vehicles",
+    "tariffs",
+    "transactions",
+    "commands",
+    "meter_registry",
+    "meter_registers",
+    "meter_shadows",
+    "settlement_periods",
 }
 
 SCHEMA_SNAPSHOT = """
@@ -67,7 +86,9 @@ def test_the_whole_data_model_is_there(conn):
         )
     }
     assert SERIES | ROLLUPS | TABLES <= names
-    series = {r["relation"] for r in conn.execute("SELECT relation::text FROM wattline_admin.series")}
+    series = {
+        r["relation"] for r in conn.execute("SELECT relation::text FROM wattline_admin.series")
+    }
     assert series == SERIES  # regclass prints unqualified: wattline is on the search path
     # The postgres profile puts a BRIN index on every series' time column.
     brin = conn.execute(
@@ -86,7 +107,9 @@ def test_the_cli_reports_errors_in_one_line_not_a_traceback(empty_db_url):
     run = subprocess.run(
         [sys.executable, "-m", "wattline.cli", "migrate"],
         env={"DATABASE_URL": empty_db_url, "WATTLINE_STORAGE": "timescale", "PATH": "/usr/bin"},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
@@ -121,15 +144,11 @@ def test_the_reader_role_reads_rollups_and_views_but_cannot_write(db_url):
         for name in sorted(ROLLUPS | SERIES):
             reader.execute(f"SELECT * FROM {name} LIMIT 1")  # search_path is set for the role
         with pytest.raises(errors.ReadOnlySqlTransaction):
-            reader.execute(
-                "INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)"
-            )
+            reader.execute("INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)")
         # Even with the read-only default switched off, the grants refuse the write.
         reader.execute("SET default_transaction_read_only = off")
         with pytest.raises(errors.InsufficientPrivilege):
-            reader.execute(
-                "INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)"
-            )
+            reader.execute("INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)")
         with pytest.raises(errors.InsufficientPrivilege):
             reader.execute("SELECT password_hash FROM wattline.charge_points")
         assert reader.execute("SELECT count(id) FROM wattline.charge_points").fetchone() == (0,)

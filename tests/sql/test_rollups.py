@@ -71,8 +71,9 @@ def test_energy_across_a_register_reset_counts_no_negative_energy(loaded):
     for rollup in ("connector_energy_hourly", "connector_energy_daily"):
         total = _scalar(
             loaded,
-            pgsql.SQL("SELECT sum(energy_wh) FROM wattline.{} WHERE charge_point_id = 'CP-2'")
-            .format(pgsql.Identifier(rollup)),
+            pgsql.SQL(
+                "SELECT sum(energy_wh) FROM wattline.{} WHERE charge_point_id = 'CP-2'"
+            ).format(pgsql.Identifier(rollup)),
         )
         assert total == 9093 + 22500, rollup
 
@@ -95,8 +96,9 @@ def test_hourly_energy_adds_up_to_daily_and_to_last_minus_first(loaded):
     for rollup in ("connector_energy_hourly", "connector_energy_daily"):
         total = _scalar(
             loaded,
-            pgsql.SQL("SELECT sum(energy_wh) FROM wattline.{} WHERE charge_point_id = 'CP-1'")
-            .format(pgsql.Identifier(rollup)),
+            pgsql.SQL(
+                "SELECT sum(energy_wh) FROM wattline.{} WHERE charge_point_id = 'CP-1'"
+            ).format(pgsql.Identifier(rollup)),
         )
         assert total == 24401
 

@@ -5,7 +5,8 @@ from sql import queries
 
 def test_parse_splits_on_headers_and_keeps_descriptions():
     parsed = queries.parse(
-        "-- file comment\n\n-- first --\n-- The first query\nSELECT 1;\n\n-- second --\nSELECT %(x)s;\n"
+        "-- file comment\n\n-- first --\n-- The first query\nSELECT 1;\n\n"
+        "-- second --\nSELECT %(x)s;\n"
     )
     assert list(parsed) == ["first", "second"]
     assert parsed["first"].description == "The first query"
