@@ -13,11 +13,8 @@ END $$;
 ALTER ROLE wattline_reader SET default_transaction_read_only = on;
 ALTER ROLE wattline_reader SET search_path = wattline, public;
 
-DO $$
-BEGIN
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO wattline_reader', current_database());
-END $$;
-
+-- CONNECT on the database comes from PUBLIC, as PostgreSQL grants by default; a hardened server
+-- that revoked it grants it to wattline_reader itself.
 GRANT USAGE ON SCHEMA wattline TO wattline_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA wattline TO wattline_reader;
 

@@ -86,21 +86,22 @@ def ensure_database(dsn: str) -> bool:
     return True
 
 
-def _timescale_available(conn: psycopg.Connection) -> bool:
-    """Whether CREATE EXTENSION timescaledb works here (installed and preloaded)."""
+def _create_timescaledb(conn: psycopg.Connection) -> bool:
+    """Create the extension if this server can; False when it is missing or not preloaded.
+
+    It is created for real rather than tried and rolled back: a session that loaded the library
+    and then rolled back cannot create the extension again."""
+    available = conn.execute(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ).fetchone()
+    if not available:
+        return False
     try:
-        with conn.transaction():
+        with conn.transaction():  # a savepoint: the failure leaves the outer transaction usable
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-            # Keep nothing: the profile script creates it for real.
-            raise _Rollback
-    except _Rollback:
-        return True
     except psycopg.Error:
         return False
-
-
-class _Rollback(Exception):
-    pass
+    return True
 
 
 def choose_profile(conn: psycopg.Connection, requested: str | None) -> str:
@@ -117,7 +118,7 @@ def choose_profile(conn: psycopg.Connection, requested: str | None) -> str:
         )
     if stored:
         return stored
-    available = _timescale_available(conn)
+    available = requested != "postgres" and _create_timescaledb(conn)
     if requested == "timescale" and not available:
         raise MigrationError(
             "WATTLINE_STORAGE=timescale, but CREATE EXTENSION timescaledb fails on this server "

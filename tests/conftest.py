@@ -7,8 +7,11 @@ database here is created and dropped by the fixtures.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,6 +20,10 @@ from psycopg import sql as pgsql
 
 from sql import db
 from sql.migrate import migrate
+
+TIMESCALE_DIR = Path(__file__).parent / "timescale_server"
+sys.path.insert(0, str(TIMESCALE_DIR))
+from launcher import start_timescale_server  # noqa: E402
 
 ADMIN_URL = os.environ.get("WATTLINE_TEST_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres")
 APP_ENV_PREFIXES = ("WATTLINE_", "DATABASE_URL", "MQTT_URL")
@@ -78,3 +85,23 @@ def empty_db_url() -> Iterator[str]:
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     with db.connect(db_url, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def timescale_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TimescaleDB data directory migrated with the timescale profile, built once per run.
+    PGlite has one database per server, so each test gets a copy of this directory."""
+    data_dir = tmp_path_factory.mktemp("timescale") / "template"
+    with start_timescale_server(TIMESCALE_DIR, data_dir=data_dir) as server:
+        migrate(server.dsn, "timescale")
+    return data_dir
+
+
+@pytest.fixture
+def timescale_url(timescale_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A running TimescaleDB test server with a migrated database of the test's own.
+    It serves one connection at a time: close one before opening the next."""
+    data_dir = tmp_path / "timescale"
+    shutil.copytree(timescale_template, data_dir)
+    with start_timescale_server(TIMESCALE_DIR, data_dir=data_dir) as server:
+        yield server.dsn

@@ -14,3 +14,9 @@ from sql import db
 def postgres_conn(db_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db.with_session_options(db_url), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def timescale_conn(timescale_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db.with_session_options(timescale_url), autocommit=True) as conn:
+        yield conn
