@@ -3,6 +3,8 @@
 -- each register reading's delta from the previous reading of the same register, which is what
 -- makes the energy rollups plain sums (see 0002, meter_values.delta).
 
+-- One staging table per keyed series; ocpp_messages and ingest_rejects have no natural key and
+-- are copied straight in.
 CREATE OR REPLACE FUNCTION wattline.create_staging() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -10,6 +12,14 @@ BEGIN
         (LIKE wattline.meter_values INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
     CREATE TEMP TABLE IF NOT EXISTS stage_register_readings
         (LIKE wattline.register_readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS stage_status_notifications
+        (LIKE wattline.status_notifications INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS stage_meter_prepay_balance
+        (LIKE wattline.meter_prepay_balance INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS stage_meter_health
+        (LIKE wattline.meter_health INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS stage_meter_event_log
+        (LIKE wattline.meter_event_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 END $$;
 
 -- Moves pg_temp.stage_register_readings into wattline.register_readings; returns rows inserted.

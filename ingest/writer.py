@@ -1,0 +1,338 @@
+"""The batched writer both ingest paths share: group commit, COPY, and a spool.
+
+Callers hand over a ``Batch`` and await ``write``; it returns once the rows are committed (or,
+while the database is unreachable, fsynced to the spool). Batches that arrive while a commit
+is in flight are committed together in the next transaction, so the number of commits stays
+small under load without delaying a lone message. Rows go through the session's staging tables
+(COPY) and the merge queries of ``sql/queries/ingest.sql``, which drop re-sent rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+
+from ingest.spool import Spool
+from sql import db, queries
+
+log = logging.getLogger(__name__)
+
+# target -> (table COPY goes into, its columns, the merge query run after the COPY or None)
+TARGETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "meter_values": (
+        "pg_temp.stage_meter_values",
+        (
+            "time",
+            "received_at",
+            "charge_point_id",
+            "connector_id",
+            "transaction_id",
+            "measurand",
+            "phase",
+            "location",
+            "context",
+            "unit",
+            "value",
+            "quality",
+        ),
+        "merge_meter_values",
+    ),
+    "register_readings": (
+        "pg_temp.stage_register_readings",
+        (
+            "time",
+            "received_at",
+            "register_id",
+            "meter_id",
+            "element",
+            "import_wh",
+            "export_wh",
+            "import_w",
+            "export_w",
+            "quality",
+        ),
+        "merge_register_readings",
+    ),
+    "status_notifications": (
+        "pg_temp.stage_status_notifications",
+        (
+            "time",
+            "received_at",
+            "charge_point_id",
+            "connector_id",
+            "status",
+            "error_code",
+            "info",
+            "vendor_id",
+            "vendor_error_code",
+        ),
+        "merge_status_notifications",
+    ),
+    "meter_prepay_balance": (
+        "pg_temp.stage_meter_prepay_balance",
+        (
+            "time",
+            "received_at",
+            "meter_id",
+            "balance",
+            "emergency_credit",
+        ),
+        "merge_meter_prepay_balance",
+    ),
+    "meter_health": (
+        "pg_temp.stage_meter_health",
+        (
+            "time",
+            "received_at",
+            "meter_id",
+            "csq",
+            "clock_time_diff_seconds",
+            "voltage",
+        ),
+        "merge_meter_health",
+    ),
+    "meter_event_log": (
+        "pg_temp.stage_meter_event_log",
+        (
+            "time",
+            "received_at",
+            "meter_id",
+            "event_type",
+            "severity",
+            "details",
+        ),
+        "merge_meter_event_log",
+    ),
+    "ocpp_messages": (
+        "wattline.ocpp_messages",
+        (
+            "time",
+            "charge_point_id",
+            "direction",
+            "message_type",
+            "message_id",
+            "action",
+            "payload",
+            "raw",
+        ),
+        None,
+    ),
+    "ingest_rejects": (
+        "wattline.ingest_rejects",
+        (
+            "time",
+            "source",
+            "key",
+            "reason",
+            "raw",
+        ),
+        None,
+    ),
+}
+
+
+@dataclass
+class Batch:
+    """Rows per target (tuples in TARGETS' column order) and named-query statements that run in
+    the same transaction after the rows are merged (current-state updates)."""
+
+    rows: dict[str, list[tuple]] = field(default_factory=dict)
+    statements: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, target: str, row: tuple) -> None:
+        if len(row) != len(TARGETS[target][1]):
+            raise ValueError(f"{target}: expected {len(TARGETS[target][1])} values, got {len(row)}")
+        self.rows.setdefault(target, []).append(row)
+
+    def run(self, query: str, params: dict[str, Any]) -> None:
+        queries.get(query)  # fail now, at the caller, on a misspelt name
+        self.statements.append((query, params))
+
+    def extend(self, other: Batch) -> None:
+        for target, rows in other.rows.items():
+            self.rows.setdefault(target, []).extend(rows)
+        self.statements.extend(other.statements)
+
+    def size(self) -> int:
+        return sum(len(r) for r in self.rows.values()) + len(self.statements)
+
+    def to_document(self) -> dict:
+        return {"rows": self.rows, "statements": self.statements}
+
+    @classmethod
+    def from_document(cls, doc: dict) -> Batch:
+        return cls(
+            rows={t: [tuple(r) for r in rows] for t, rows in doc["rows"].items()},
+            statements=[(q, p) for q, p in doc["statements"]],
+        )
+
+
+class Writer:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        spool_path: Path | None = None,
+        max_rows: int = 20_000,
+        queue_size: int = 10_000,
+        retry_interval_s: float = 2.0,
+    ) -> None:
+        self.dsn = dsn
+        self.spool = Spool(spool_path) if spool_path else None
+        self.max_rows = max_rows
+        self.retry_interval_s = retry_interval_s
+        # Bounded: when the database falls behind, producers wait here instead of using memory.
+        self._queue: asyncio.Queue[tuple[Batch, asyncio.Future]] = asyncio.Queue(queue_size)
+        self._conn: psycopg.AsyncConnection | None = None
+        self._task: asyncio.Task | None = None
+        self._down_until = 0.0  # while the database is down, spool without trying to connect
+        self.commits = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="wattline-writer")
+
+    async def stop(self) -> None:
+        """Flush what is queued, then close."""
+        await self._queue.join()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._conn:
+            await self._conn.close()
+
+    async def write(self, batch: Batch) -> None:
+        """Return once ``batch`` is durable. Raises if the database refused it (bad data)."""
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put((batch, future))
+        await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                first = await asyncio.wait_for(self._queue.get(), self.retry_interval_s)
+            except TimeoutError:
+                # Idle: bring the spool home as soon as the database is back.
+                if self.spool and loop.time() >= self._down_until:
+                    try:
+                        await self._drain_spool()
+                    except psycopg.Error as exc:
+                        self._mark_down(exc)
+                continue
+            group = [first]
+            rows = group[0][0].size()
+            while rows < self.max_rows and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+                rows += group[-1][0].size()
+            try:
+                await self._commit_group(group)
+            finally:
+                for _ in group:
+                    self._queue.task_done()
+
+    async def _commit_group(self, group: list[tuple[Batch, asyncio.Future]]) -> None:
+        merged = Batch()
+        for batch, _ in group:
+            merged.extend(batch)
+        if self.spool is not None and asyncio.get_running_loop().time() < self._down_until:
+            await self._to_spool(group)
+            return
+        try:
+            await self._drain_spool()
+            await self._commit(merged)
+        except psycopg.OperationalError as exc:
+            self._mark_down(exc)
+            await self._to_spool(group, exc)
+            return
+        except psycopg.Error as exc:
+            # One bad batch must not sink the others: commit them one by one.
+            if len(group) > 1:
+                for item in group:
+                    await self._commit_group([item])
+                return
+            _, future = group[0]
+            if not future.done():
+                future.set_exception(BatchRefused(str(exc).strip()))
+            return
+        for _, future in group:
+            if not future.done():
+                future.set_result(None)
+
+    def _mark_down(self, exc: Exception) -> None:
+        log.warning("database unreachable (%s); retrying in %.0f s", exc, self.retry_interval_s)
+        self._down_until = asyncio.get_running_loop().time() + self.retry_interval_s
+        if self._conn is not None:
+            self._conn = None  # a broken connection; a fresh one is made on recovery
+
+    async def _to_spool(self, group, exc: Exception | None = None) -> None:
+        if self.spool is None:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc or ConnectionError("database unreachable"))
+            return
+        await asyncio.to_thread(self.spool.append, [b.to_document() for b, _ in group])
+        for _, future in group:
+            if not future.done():
+                future.set_result(None)
+
+    async def _drain_spool(self) -> None:
+        """Replay spooled batches, oldest first, before anything newer, so order holds."""
+        if not self.spool:
+            return
+        documents = list(self.spool.read())
+        # A failure half-way leaves the spool as it is: replaying again is harmless for keyed
+        # series (natural keys); only the unkeyed frame log can get a second copy of a frame.
+        for doc in documents:
+            await self._commit(Batch.from_document(doc))
+        self.spool.clear()
+        log.info("replayed %d spooled batch(es)", len(documents))
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                db.with_session_options(self.dsn), connect_timeout=5
+            )
+            await self._conn.execute(queries.get("create_staging"))
+            await self._conn.commit()
+        return self._conn
+
+    async def _commit(self, batch: Batch) -> None:
+        conn = await self._connection()
+        try:
+            async with conn.transaction():
+                async with conn.cursor() as cur:
+                    for target, rows in batch.rows.items():
+                        table, columns, merge = TARGETS[target]
+                        schema, name = table.split(".")
+                        copy = pgsql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+                            pgsql.Identifier(schema),
+                            pgsql.Identifier(name),
+                            pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
+                        )
+                        async with cur.copy(copy) as out:
+                            for row in rows:
+                                await out.write_row(row)
+                        if merge:
+                            await cur.execute(queries.get(merge))
+                    for query, params in batch.statements:
+                        await cur.execute(queries.get(query), params)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            if conn.closed or conn.broken:
+                self._conn = None
+            raise
+        self.commits += 1
+
+
+class BatchRefused(Exception):
+    """The database refused a batch's data (a constraint or type error)."""
