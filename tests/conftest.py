@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import conninfo
+from databases import admin, database_url, drop_database
 from psycopg import sql as pgsql
 
 from sql import db
@@ -25,7 +25,6 @@ TIMESCALE_DIR = Path(__file__).parent / "timescale_server"
 sys.path.insert(0, str(TIMESCALE_DIR))
 from launcher import start_timescale_server  # noqa: E402
 
-ADMIN_URL = os.environ.get("WATTLINE_TEST_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres")
 APP_ENV_PREFIXES = ("WATTLINE_", "DATABASE_URL", "MQTT_URL")
 
 
@@ -34,21 +33,6 @@ def _no_app_environment() -> Iterator[None]:
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(APP_ENV_PREFIXES)}
     yield
     os.environ.update(saved)
-
-
-def database_url(name: str) -> str:
-    params = conninfo.conninfo_to_dict(ADMIN_URL)
-    params["dbname"] = name
-    return conninfo.make_conninfo(**params)
-
-
-def _admin(query: pgsql.Composable) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(query)
-
-
-def drop_database(name: str) -> None:
-    _admin(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +48,7 @@ def template_db() -> Iterator[str]:
 def db_url(template_db: str) -> Iterator[str]:
     """A fresh, migrated database of the test's own."""
     name = f"wattline_test_{uuid.uuid4().hex[:12]}"
-    _admin(
+    admin(
         pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
             pgsql.Identifier(name), pgsql.Identifier(template_db)
         )

@@ -9,8 +9,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import database_url, drop_database
-from psycopg import sql as pgsql
+from databases import copy_database, database_url, drop_database
 
 from ingest.writer import Batch, BatchRefused, Writer
 from sql import db
@@ -108,14 +107,7 @@ async def test_batches_written_while_the_database_is_away_are_spooled_and_replay
             b.add("meter_values", _energy_row("CP-S", minute, wh))
             await writer.write(b)  # confirmed although the database is away
         assert spool.exists() and len(spool.read_text().splitlines()) == 3
-        with psycopg.connect(
-            database_url("postgres"), autocommit=True
-        ) as admin:  # the database comes back
-            admin.execute(
-                pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    pgsql.Identifier(name), pgsql.Identifier(template_db)
-                )
-            )
+        copy_database(name, template_db)  # the database comes back
         for _ in range(100):
             await asyncio.sleep(0.1)
             if not spool.exists():
