@@ -15,8 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from databases import admin, database_url, drop_database
-from psycopg import sql as pgsql
+from databases import copy_database, database_url, drop_database
 
 from sql import db
 from sql.migrate import migrate
@@ -48,11 +47,7 @@ def template_db() -> Iterator[str]:
 def db_url(template_db: str) -> Iterator[str]:
     """A fresh, migrated database of the test's own."""
     name = f"wattline_test_{uuid.uuid4().hex[:12]}"
-    admin(
-        pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            pgsql.Identifier(name), pgsql.Identifier(template_db)
-        )
-    )
+    copy_database(name, template_db)
     yield database_url(name)
     drop_database(name)
 

@@ -83,7 +83,29 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--once", action="store_true", help="run one pass and exit")
     j.add_argument("--interval", type=float, help="seconds between passes")
     j.set_defaults(func=_jobs)
+
+    # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
+    simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")
+    targets = simulate.add_subparsers(dest="target", required=True)
+    for module in _COMMAND_MODULES:
+        module.register(sub, targets)
     return p
+
+
+def _command_modules() -> list:
+    import importlib
+
+    found = []
+    for name in ("wattline.cli_ocpp", "wattline.cli_mqtt"):
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return found
+
+
+_COMMAND_MODULES = _command_modules()
 
 
 def main(argv: list[str] | None = None) -> int:
