@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import psycopg
+from psycopg import errors
 from psycopg.rows import tuple_row
 
 
@@ -21,7 +22,11 @@ def _scalars(conn: psycopg.Connection, query: str, params: list | None = None) -
 
 
 def storage_profile(conn: psycopg.Connection) -> str:
-    found = _scalars(conn, "SELECT profile FROM wattline_admin.storage")
+    try:
+        with conn.transaction():
+            found = _scalars(conn, "SELECT profile FROM wattline_admin.storage")
+    except (errors.UndefinedTable, errors.InvalidSchemaName):
+        found = []
     if not found:
         raise RuntimeError("the database has not been migrated: run `wattline migrate`")
     return found[0]

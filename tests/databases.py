@@ -32,3 +32,7 @@ def copy_database(name: str, template: str) -> None:
             pgsql.Identifier(name), pgsql.Identifier(template)
         )
     )
+
+
+def create_database(name: str) -> None:
+    admin(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))

@@ -1,0 +1,78 @@
+"""`wattline jobs` and `wattline status` in the postgres profile."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from databases import create_database
+
+from analytics import jobs
+from sql import db
+
+
+def test_a_jobs_pass_refreshes_rollups_and_applies_retention(db_url):
+    now = datetime.now(UTC)
+    with db.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO wattline.meter_registry (id, serial)"
+            " VALUES ('00000000-0000-0000-0000-00000000000c', 'EML9')"
+        )
+        conn.execute(
+            "INSERT INTO wattline.meter_prepay_balance (time, meter_id, balance)"
+            " VALUES ('2024-05-01 10:00+00', '00000000-0000-0000-0000-00000000000c', 20),"
+            "        ('2024-05-01 18:00+00', '00000000-0000-0000-0000-00000000000c', 12.5)"
+        )
+        # Frames 31 days old are past the 30-day retention of ocpp_messages; 29 days are not.
+        for age_days in (31, 29):
+            conn.execute(
+                "INSERT INTO wattline.ocpp_messages (time, charge_point_id, direction,"
+                " message_type) VALUES (%s, 'CP-1', 'in', 2)",
+                [now - timedelta(days=age_days)],
+            )
+        done = jobs.run_once(conn)
+        assert done["refresh prepay_balance_daily"] == 1
+        assert done["retention rows deleted"] == 1
+        row = conn.execute(
+            "SELECT min_balance, max_balance, last_balance, readings FROM prepay_balance_daily"
+        ).fetchone()
+        assert (row["min_balance"], row["max_balance"], row["last_balance"]) == (12.5, 20, 12.5)
+        assert row["readings"] == 2
+        assert conn.execute("SELECT count(*) AS n FROM ocpp_messages").fetchone()["n"] == 1
+        # Nothing changed since: a second pass refreshes nothing.
+        assert jobs.run_once(conn)["refresh prepay_balance_daily"] == 0
+
+
+def _wattline(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "wattline.cli", *args],
+        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_migrate_then_status_shows_the_profile_and_every_relation(empty_db_url):
+    migrated = _wattline("migrate", database_url=empty_db_url)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "created database" in migrated.stdout
+    assert "postgres profile" in migrated.stdout
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO wattline.charge_points (id) VALUES ('CP-1'), ('CP-2')")
+    status = _wattline("status", database_url=empty_db_url)
+    assert status.returncode == 0, status.stderr
+    lines = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}
+    assert lines["charge_points"][-2:] == ["2", "rows"]
+    assert lines["meter_values"][1:3] == ["series", "table"]
+    assert lines["meter_energy_hourly"][1:3] == ["rollup", "table"]
+
+
+def test_status_on_a_database_that_was_never_migrated_says_so(empty_db_url):
+    create_database(db.database_name(empty_db_url))
+    status = _wattline("status", database_url=empty_db_url)
+    assert status.returncode == 2
+    assert "Traceback" not in status.stderr
+    assert "has not been migrated: run `wattline migrate`" in status.stderr
