@@ -1,5 +1,10 @@
 -- Charging series: meter values, status notifications, every OCPP frame.
 -- Natural keys include the time column (hypertables require it) and make re-sent data a no-op.
+--
+-- Chunk intervals follow the data rate, so that the chunks being written (and their indexes)
+-- stay in memory: a 10,000-charger fleet sampling 4 measurands a minute writes ~58M meter
+-- values a day, so meter values and frames get 1-day chunks; status changes are a few per
+-- connector a day and get 30-day chunks. Compression starts once late data is unlikely.
 
 CREATE TABLE wattline.meter_values (
     time             timestamptz NOT NULL,               -- the charger's sample time

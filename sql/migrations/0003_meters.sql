@@ -1,4 +1,6 @@
 -- Smart meters (MQTT): the registry, registers and shadows of the meter domain, and their series.
+-- Chunks: register readings arrive every minute or so per register (1-day chunks); balances and
+-- health every few minutes to hours (7 days); events are rare (30 days).
 
 CREATE TABLE wattline.meter_registry (
     id                           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
