@@ -53,10 +53,18 @@ SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod)
 """
 
 
-def test_migration_files_are_numbered_in_order_without_gaps():
+def test_migration_files_are_well_named_and_numbered_once(tmp_path):
     found = migrations()
-    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    assert [m.version for m in found] == sorted({m.version for m in found})
     assert len(found) == len(list(MIGRATION_DIR.glob("*.sql")))
+    (tmp_path / "0001_a.sql").write_text("")
+    (tmp_path / "0001_b.sql").write_text("")
+    with pytest.raises(MigrationError, match="version 1 is used twice"):
+        migrations(tmp_path)
+    (tmp_path / "0001_b.sql").unlink()
+    (tmp_path / "2_Bad Name.sql").write_text("")
+    with pytest.raises(MigrationError, match="named NNNN_lower_snake.sql"):
+        migrations(tmp_path)
 
 
 def test_migrate_creates_the_database_and_a_second_run_changes_nothing(empty_db_url):
