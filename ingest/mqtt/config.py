@@ -1,0 +1,78 @@
+"""MQTT ingest settings from environment variables; defaults work with a local Mosquitto."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    url: str = DEFAULT_MQTT_URL
+    client_id: str = "wattline-ingest"
+    shared_group: str | None = None
+    topic_prefix: str = "meters"
+    allow_unknown_meters: bool = True
+    max_future_s: float = 600.0  # clocks drift; further ahead than this is a broken clock
+    session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue this long while we're away
+    registry_ttl_s: float = 60.0  # how soon a register replaced in the database is picked up
+    max_pending: int = 2000  # messages received and not yet acknowledged
+    spool_path: str | None = None  # where batches wait, fsynced, while the database is away
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port or 1883
+
+    @property
+    def username(self) -> str | None:
+        return urlparse(self.url).username
+
+    @property
+    def password(self) -> str | None:
+        return urlparse(self.url).password
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MqttConfig:
+        env = os.environ if env is None else env
+        url = env.get("MQTT_URL", DEFAULT_MQTT_URL)
+        if urlparse(url).scheme not in ("mqtt", "tcp"):
+            raise SystemExit(f"MQTT_URL={url!r}: expected mqtt://host:port")
+        return cls(
+            url=url,
+            client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
+            shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
+            topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
+            allow_unknown_meters=_flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
+            max_future_s=_positive(env, "WATTLINE_MQTT_MAX_FUTURE_S", cls.max_future_s),
+            spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
+        )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name}={value!r}: expected true or false")
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, str(default))
+    try:
+        number = float(value)
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a number") from None
+    if number <= 0:
+        raise SystemExit(f"{name} must be positive")
+    return number

@@ -1,0 +1,278 @@
+"""Validation of meter payloads: bytes in, typed records and reasons for refusal out.
+
+Pure functions, no I/O. A payload is one JSON object or a list of them; each record is checked
+on its own, so one bad record in a meter's offline backlog does not cost the good ones. Numbers
+are parsed as Decimal so energy and money stay exact, and NaN/Infinity parse (Python's json
+accepts them) only to be refused with a clear reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+ELEMENTS = ("SINGLE", "A", "B")
+SEVERITIES = ("info", "warning", "error")
+KINDS = ("reading", "balance", "health", "tariff", "event")
+MAX_RECORDS = 5000  # per message; a meter's day of 1-minute readings fits comfortably
+TARIFF_FIELDS = (
+    "standing_charge",
+    "unit_rate_element_a",
+    "unit_rate_element_b",
+    "prepayment_ecredit_availability",
+    "prepayment_debt_recovery_rate",
+    "prepayment_emergency_credit",
+)
+
+
+class Invalid(ValueError):
+    """A record that breaks the schema; the message is the reason stored in ingest_rejects."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    ts: datetime
+    element: str
+    import_wh: Decimal
+    export_wh: Decimal
+    import_w: Decimal | None
+    export_w: Decimal | None
+
+
+@dataclass(frozen=True)
+class Balance:
+    ts: datetime
+    balance: Decimal
+    emergency_credit: Decimal | None
+
+
+@dataclass(frozen=True)
+class Health:
+    ts: datetime
+    csq: int
+    clock_time_diff_seconds: int
+    voltage: Decimal | None
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """Active and/or future tariff; each is the seed's tariff JSON, normalised (see _tariff)."""
+
+    ts: datetime
+    active: dict[str, Any] | None
+    future: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Event:
+    ts: datetime
+    event_type: str
+    severity: str
+    details: str | None  # JSON text, numbers exact
+
+
+Record = Reading | Balance | Health | Tariff | Event
+
+
+@dataclass
+class Parsed:
+    records: list[Record] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def parse(kind: str, payload: bytes, now: datetime, max_future: timedelta) -> Parsed:
+    """Every valid record of the payload, and one reason per invalid record (or for the whole
+    payload when it is not JSON of the right shape). ``now`` is the server's time, aware."""
+    result = Parsed()
+    try:
+        text = payload.decode("utf-8")
+        if "\x00" in text or "\\u0000" in text:
+            raise Invalid("NUL characters are not allowed")  # PostgreSQL text cannot hold them
+        doc = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+    except UnicodeDecodeError:
+        result.errors.append("payload is not UTF-8")
+        return result
+    except Invalid as exc:
+        result.errors.append(str(exc))
+        return result
+    except ValueError as exc:
+        result.errors.append(f"bad JSON: {exc}")
+        return result
+    items = doc if isinstance(doc, list) else [doc]
+    if not items:
+        result.errors.append("empty list")
+        return result
+    if len(items) > MAX_RECORDS:
+        result.errors.append(f"{len(items)} records in one message; at most {MAX_RECORDS}")
+        return result
+    check = _CHECKS[kind]
+    for i, item in enumerate(items, 1):
+        try:
+            if not isinstance(item, dict):
+                raise Invalid(f"expected a JSON object, got {_type_name(item)}")
+            record = check(item)
+            _not_in_future(record.ts, now, max_future)
+            result.records.append(record)
+        except Invalid as exc:
+            where = f"record {i} of {len(items)}: " if isinstance(doc, list) else ""
+            result.errors.append(f"{where}{exc}")
+    return result
+
+
+def _reading(d: dict) -> Reading:
+    _known(d, {"ts", "element", "import_wh", "export_wh", "import_w", "export_w"})
+    element = d.get("element", "SINGLE")
+    if element not in ELEMENTS:
+        raise Invalid(f"unknown element {element!r}; expected one of {', '.join(ELEMENTS)}")
+    return Reading(
+        ts=_ts(d),
+        element=element,
+        import_wh=_amount(d, "import_wh", required=True),
+        export_wh=_amount(d, "export_wh") or Decimal(0),
+        import_w=_amount(d, "import_w"),
+        export_w=_amount(d, "export_w"),
+    )
+
+
+def _balance(d: dict) -> Balance:
+    _known(d, {"ts", "balance", "emergency_credit"})
+    # A balance below zero is real (emergency credit in use), so only finiteness is checked.
+    balance = _number(d, "balance", required=True)
+    return Balance(_ts(d), balance, _amount(d, "emergency_credit"))
+
+
+def _health(d: dict) -> Health:
+    _known(d, {"ts", "csq", "clock_time_diff_seconds", "voltage"})
+    csq = _integer(d, "csq")
+    if not 0 <= csq <= 31:
+        raise Invalid(f"csq must be 0-31, got {csq}")
+    return Health(_ts(d), csq, _integer(d, "clock_time_diff_seconds"), _amount(d, "voltage"))
+
+
+def _tariff(d: dict) -> Tariff:
+    _known(d, {"ts", "active", "future"})
+    active, future = d.get("active"), d.get("future")
+    if active is None and future is None:
+        raise Invalid("a tariff message needs 'active', 'future' or both")
+    return Tariff(_ts(d), _tariff_json(active, "active"), _tariff_json(future, "future"))
+
+
+def _tariff_json(t: Any, name: str) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    if not isinstance(t, dict):
+        raise Invalid(f"{name} must be an object, got {_type_name(t)}")
+    try:
+        _known(t, {*TARIFF_FIELDS, "activation_datetime"})
+        out: dict[str, Any] = {}
+        for key in TARIFF_FIELDS:
+            required = key in ("standing_charge", "unit_rate_element_a")
+            value = _amount(t, key, required=required)
+            if value is not None:
+                # JSONB keeps numbers; float keeps the shortest repr, e.g. 0.2843.
+                out[key] = float(value)
+        out["activation_datetime"] = _ts(t, "activation_datetime").isoformat()
+    except Invalid as exc:
+        raise Invalid(f"{name}: {exc}") from None
+    return out
+
+
+def _event(d: dict) -> Event:
+    _known(d, {"ts", "type", "severity", "details"})
+    event_type = d.get("type")
+    if not isinstance(event_type, str) or not 1 <= len(event_type) <= 64:
+        raise Invalid("type must be a string of 1-64 characters")
+    severity = d.get("severity", "info")
+    if severity not in SEVERITIES:
+        raise Invalid(f"severity must be one of {', '.join(SEVERITIES)}")
+    details = d.get("details")
+    if details is not None and not isinstance(details, dict):
+        raise Invalid(f"details must be an object, got {_type_name(details)}")
+    return Event(_ts(d), event_type, severity, None if details is None else _json(details))
+
+
+def _json(value: Any) -> str:
+    """JSON text of a parsed value, Decimals written as the numbers they were."""
+
+    def number(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            if not v.is_finite():
+                raise Invalid(f"details hold a non-finite number: {v}")
+            return int(v) if v == v.to_integral_value() else float(v)
+        raise TypeError(type(v).__name__)
+
+    return json.dumps(value, default=number, separators=(",", ":"))
+
+
+_CHECKS = {
+    "reading": _reading,
+    "balance": _balance,
+    "health": _health,
+    "tariff": _tariff,
+    "event": _event,
+}
+
+
+def _known(d: dict, allowed: set[str]) -> None:
+    # Unknown fields are refused: a misspelt "import_kwh" must not pass as a reading of 0.
+    extra = sorted(set(d) - allowed)
+    if extra:
+        raise Invalid(f"unknown field(s): {', '.join(extra)}")
+
+
+def _ts(d: dict, key: str = "ts") -> datetime:
+    value = d.get(key)
+    if not isinstance(value, str):
+        raise Invalid(f"{key} must be an ISO-8601 string, got {_type_name(value)}")
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{key} is not an ISO-8601 time: {value!r}") from None
+    if ts.tzinfo is None:
+        raise Invalid(f"{key} has no time zone (add Z or an offset): {value!r}")
+    return ts
+
+
+def _not_in_future(ts: datetime, now: datetime, max_future: timedelta) -> None:
+    if ts > now + max_future:
+        raise Invalid(f"ts {ts.isoformat()} is more than {max_future} ahead of the server clock")
+
+
+def _number(d: dict, key: str, *, required: bool = False) -> Decimal | None:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise Invalid(f"{key} is required")
+        return None
+    if not isinstance(value, Decimal):  # bool, str, list, ... (json gives Decimal for numbers)
+        raise Invalid(f"{key} must be a number, got {_type_name(value)}")
+    if not value.is_finite():
+        raise Invalid(f"{key} must be a finite number, got {value}")
+    return value
+
+
+def _amount(d: dict, key: str, *, required: bool = False) -> Decimal | None:
+    value = _number(d, key, required=required)
+    if value is not None and value < 0:
+        raise Invalid(f"{key} must not be negative, got {value}")
+    return value
+
+
+def _integer(d: dict, key: str) -> int:
+    value = _number(d, key, required=True)
+    if value != value.to_integral_value():
+        raise Invalid(f"{key} must be a whole number, got {value}")
+    return int(value)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Decimal):
+        return "a number"
+    return {str: "a string", bool: "a boolean", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,51 @@
+"""Series rows for a message's records, in the column order of ingest.writer.TARGETS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ingest.mqtt.payloads import Balance, Event, Health, Reading, Record
+from ingest.mqtt.registry import Meter
+from ingest.writer import Batch
+
+
+def add_rows(batch: Batch, meter: Meter, records: list[Record], received_at: datetime) -> list[str]:
+    """Add a row per record; returns a reason for each reading that has no register to go to."""
+    refused: list[str] = []
+    for r in records:
+        if isinstance(r, Reading):
+            register = meter.registers.get(r.element)
+            if register is None:
+                refused.append(f"meter has no enabled register for element {r.element}")
+                continue
+            imp, exp, imp_w, exp_w = r.import_wh, r.export_wh, r.import_w, r.export_w
+            if register.direction_reversed:
+                # Fitted the wrong way round (often solar): what it counts as import is export.
+                imp, exp, imp_w, exp_w = exp, imp, exp_w, imp_w
+            batch.add(
+                "register_readings",
+                (r.ts, received_at, register.register_id, meter.meter_id, r.element,
+                 imp, exp, imp_w, exp_w, "ok"),
+            )  # fmt: skip
+        elif isinstance(r, Balance):
+            batch.add(
+                "meter_prepay_balance",
+                (r.ts, received_at, meter.meter_id, r.balance, r.emergency_credit),
+            )
+        elif isinstance(r, Health):
+            batch.add(
+                "meter_health",
+                (r.ts, received_at, meter.meter_id, r.csq, r.clock_time_diff_seconds, r.voltage),
+            )
+        elif isinstance(r, Event):
+            batch.add(
+                "meter_event_log",
+                (r.ts, received_at, meter.meter_id, r.event_type, r.severity, r.details),
+            )
+    return refused
+
+
+def reject(batch: Batch, topic: str, reason: str, payload: bytes, received_at: datetime) -> None:
+    # The payload as received; bytes that are not UTF-8 and NULs are escaped, as text must be.
+    raw = payload.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+    batch.add("ingest_rejects", (received_at, "mqtt", topic, reason, raw))
