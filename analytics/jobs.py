@@ -1,8 +1,9 @@
 """`wattline jobs`: periodic work that keeps derived data current.
 
-Today: rollup refresh and retention in the postgres profile (TimescaleDB's own policies do both
-in the timescale profile). Every step is idempotent, so a crash or an overlap repeats work but
-never corrupts results.
+Rollup refresh and retention in the postgres profile (TimescaleDB's own policies do both in the
+timescale profile), and promoting future meter tariffs whose activation time has come, also for
+meters that have gone quiet. Every step is idempotent, so a crash or an overlap repeats work
+but never corrupts results.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from collections.abc import Callable
 import psycopg
 from psycopg.rows import tuple_row
 
-from sql import rollups
+from analytics.settlement import SettlementConfig
+from analytics.settlement_job import settle_pass
+from sql import queries, rollups
 
 log = logging.getLogger(__name__)
 
 
-def run_once(conn: psycopg.Connection) -> dict[str, int]:
+def run_once(
+    conn: psycopg.Connection, settlement: SettlementConfig | None = None
+) -> dict[str, int]:
     """One pass; returns what each step did. ``conn`` must be in autocommit mode."""
     done: dict[str, int] = {}
+    done["settlement periods written"] = settle_pass(conn, settlement or SettlementConfig())
+    promoted = conn.execute(queries.get("promote_due_tariffs"), {"meter_id": None})
+    done["tariffs promoted"] = promoted.rowcount
     if rollups.storage_profile(conn) == "postgres":
         for name, windows in rollups.refresh(conn).items():
             done[f"refresh {name}"] = windows
@@ -35,6 +43,7 @@ def run_once(conn: psycopg.Connection) -> dict[str, int]:
 def run_forever(
     connect: Callable[[], psycopg.Connection],
     interval_s: float,
+    settlement: SettlementConfig | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Run passes every ``interval_s``; a failed pass is logged and retried on the next tick,
@@ -43,7 +52,7 @@ def run_forever(
         started = time.monotonic()
         try:
             with connect() as conn:
-                log.info("jobs pass: %s", run_once(conn))
+                log.info("jobs pass: %s", run_once(conn, settlement))
         except psycopg.Error as exc:
             log.error("jobs pass failed, retrying in %.0f s: %s", interval_s, exc)
         time.sleep(max(0.0, interval_s - (time.monotonic() - started)))

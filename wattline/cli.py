@@ -46,18 +46,21 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from analytics import jobs
+    from analytics.settlement import SettlementConfig
     from sql import db
+
+    settlement = SettlementConfig(settings.settlement_minutes, settings.token_ratio)
 
     def connect():
         return db.connect(settings.database_url, autocommit=True)
 
     if args.once:
         with connect() as conn:
-            for step, n in jobs.run_once(conn).items():
+            for step, n in jobs.run_once(conn, settlement).items():
                 print(f"{step}: {n}")
         return 0
     try:
-        jobs.run_forever(connect, args.interval or settings.jobs_interval_s)
+        jobs.run_forever(connect, args.interval or settings.jobs_interval_s, settlement)
     except KeyboardInterrupt:
         pass
     return 0

@@ -10,7 +10,8 @@ SELECT r.meter_id::text AS meter_id, g.timezone, r.time, r.delta_import_wh::floa
 -- settlement_changed_since --
 -- Per meter, the earliest reading received after the watermark: settlement recomputes from
 -- there, so late and out-of-order readings correct the periods they fall in.
-SELECT meter_id::text AS meter_id, min(time) AS first_time, max(received_at) AS last_received
+SELECT meter_id::text AS meter_id, min(time) AS first_time, max(time) AS last_time,
+       max(received_at) AS last_received
   FROM wattline.register_readings
  WHERE received_at > %(since)s
  GROUP BY meter_id;
@@ -25,3 +26,10 @@ ON CONFLICT (meter_id, period_start) DO UPDATE
    SET period_end = EXCLUDED.period_end, import_wh = EXCLUDED.import_wh,
        export_wh = EXCLUDED.export_wh, net_wh = EXCLUDED.net_wh, status = EXCLUDED.status,
        tokens = EXCLUDED.tokens, computed_at = EXCLUDED.computed_at;
+
+-- job_watermark --
+SELECT upto FROM wattline_admin.job_watermarks WHERE job = %(job)s;
+
+-- set_job_watermark --
+INSERT INTO wattline_admin.job_watermarks (job, upto) VALUES (%(job)s, %(upto)s)
+ON CONFLICT (job) DO UPDATE SET upto = EXCLUDED.upto, updated_at = now();

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from analytics.settlement import SettlementConfig
-from analytics.settlement_job import settle_new, settle_window
+from analytics.settlement_job import settle_new, settle_pass, settle_window
 from sql import db, rollups
 
 LONDON_METER = "00000000-0000-0000-0000-0000000000d1"
@@ -122,3 +122,18 @@ def test_the_incremental_pass_recomputes_what_arrived_late(conn):
         " WHERE period_start = '2024-05-01 10:10+00'"
     ).fetchone()
     assert period == (5, 3)  # 1014 - 1009 and 30 - 27
+
+
+def test_the_jobs_pass_keeps_a_watermark_and_settles_everything_received(conn):
+    _load_minutely(conn, UTC_METER, datetime(2024, 5, 1, 10, 0, tzinfo=UTC), 9)
+    assert settle_pass(conn, SettlementConfig(5)) == 2
+    mark = conn.execute(
+        "SELECT upto FROM wattline_admin.job_watermarks WHERE job = 'settlement'"
+    ).fetchone()[0]
+    assert mark is not None
+    # 10:00 period: readings 10:00..10:04 (the first has no predecessor): 4 x (1 + 2) Wh import
+    periods = conn.execute(
+        "SELECT period_start, import_wh, export_wh FROM wattline.settlement_periods"
+        " ORDER BY period_start"
+    ).fetchall()
+    assert [(p[1], p[2]) for p in periods] == [(12, 12), (15, 15)]

@@ -32,7 +32,18 @@ def test_a_jobs_pass_refreshes_rollups_and_applies_retention(db_url):
                 " message_type) VALUES (%s, 'CP-1', 'in', 2)",
                 [now - timedelta(days=age_days)],
             )
+        # A future tariff that came due while its meter was silent, and one still ahead.
+        conn.execute(
+            "INSERT INTO wattline.meter_shadows (id, tariffs_active, tariffs_future) VALUES"
+            " ('00000000-0000-0000-0000-00000000000c', '{\"unit_rate_element_a\": 0.28}',"
+            "  jsonb_build_object('unit_rate_element_a', 0.30, 'activation_datetime', %s::text))",
+            [(now - timedelta(minutes=1)).isoformat()],
+        )
         done = jobs.run_once(conn)
+        assert done["tariffs promoted"] == 1
+        shadow = conn.execute("SELECT tariffs_active, tariffs_future FROM meter_shadows").fetchone()
+        assert shadow["tariffs_active"]["unit_rate_element_a"] == 0.30
+        assert shadow["tariffs_future"] is None
         assert done["refresh prepay_balance_daily"] == 1
         assert done["retention rows deleted"] == 1
         row = conn.execute(
