@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from wattline import cli_mqtt, cli_ocpp
 from wattline.settings import Settings
 
 
@@ -90,25 +91,11 @@ def parser() -> argparse.ArgumentParser:
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")
     targets = simulate.add_subparsers(dest="target", required=True)
-    for module in _COMMAND_MODULES:
+    for module in (cli_ocpp, cli_mqtt):
         module.register(sub, targets)
     return p
 
 
-def _command_modules() -> list:
-    import importlib
-
-    found = []
-    for name in ("wattline.cli_ocpp", "wattline.cli_mqtt"):
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
-
-
-_COMMAND_MODULES = _command_modules()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ingest.env import positive
+
 DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/wattline"
 
 
@@ -21,15 +23,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        interval = env.get("WATTLINE_JOBS_INTERVAL", str(cls.jobs_interval_s))
-        try:
-            jobs_interval_s = float(interval)
-        except ValueError:
-            raise SystemExit(
-                f"WATTLINE_JOBS_INTERVAL={interval!r} is not a number of seconds"
-            ) from None
-        if jobs_interval_s <= 0:
-            raise SystemExit("WATTLINE_JOBS_INTERVAL must be positive")
+        jobs_interval_s = positive(env, "WATTLINE_JOBS_INTERVAL", cls.jobs_interval_s)
         minutes = env.get("SETTLEMENT_INTERVAL_MINUTES", "5")
         if not minutes.isdigit() or int(minutes) == 0 or 1440 % int(minutes):
             raise SystemExit(

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from ingest.env import flag, positive
+
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
 
@@ -50,29 +52,7 @@ class MqttConfig:
             client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
             shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
             topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
-            allow_unknown_meters=_flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
-            max_future_s=_positive(env, "WATTLINE_MQTT_MAX_FUTURE_S", cls.max_future_s),
+            allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
+            max_future_s=positive(env, "WATTLINE_MQTT_MAX_FUTURE_S", cls.max_future_s),
             spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
         )
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise SystemExit(f"{name}={value!r}: expected true or false")
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name, str(default))
-    try:
-        number = float(value)
-    except ValueError:
-        raise SystemExit(f"{name}={value!r} is not a number") from None
-    if number <= 0:
-        raise SystemExit(f"{name} must be positive")
-    return number

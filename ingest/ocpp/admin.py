@@ -1,0 +1,84 @@
+"""What the CLI does to the database for the central system: charge points with passwords,
+id tags, and operator commands (requested here, delivered by whichever process holds the
+charge point's connection)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from ingest.ocpp.auth import hash_password
+from sql import db, queries
+
+ACTIONS = (
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "Reset",
+    "UnlockConnector",
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "GetConfiguration",
+    "TriggerMessage",
+)
+
+
+def save_charge_point(dsn: str, charge_point_id: str, password: str | None) -> None:
+    password_hash = hash_password(password) if password else None
+    with db.connect(dsn) as conn:
+        conn.execute(
+            queries.get("save_charge_point"),
+            {"charge_point_id": charge_point_id, "password_hash": password_hash},
+        )
+
+
+def save_id_tag(
+    dsn: str,
+    id_tag: str,
+    status: str,
+    expiry: datetime | None,
+    parent: str | None,
+    owner: str | None,
+) -> None:
+    if expiry is not None and expiry.tzinfo is None:
+        raise ValueError("the expiry needs a time zone, e.g. 2025-12-31T23:59:59Z")
+    with db.connect(dsn) as conn:
+        conn.execute(
+            queries.get("save_id_tag"),
+            {
+                "id_tag": id_tag,
+                "status": status,
+                "expiry": expiry,
+                "parent": parent,
+                "owner": owner,
+            },
+        )
+
+
+def request_command(
+    dsn: str, charge_point_id: str, action: str, payload: dict[str, Any], requested_by: str
+) -> int:
+    with db.connect(dsn) as conn:
+        row = conn.execute(
+            queries.get("request_command"),
+            {
+                "charge_point_id": charge_point_id,
+                "action": action,
+                "payload": Jsonb(payload),
+                "requested_by": requested_by,
+            },
+        ).fetchone()
+    return row["id"]
+
+
+def wait_for_command(dsn: str, command_id: int, timeout_s: float) -> dict[str, Any]:
+    """The command's row once it is answered, failed or timed out (or when ``timeout_s`` ends)."""
+    deadline = time.monotonic() + timeout_s
+    with db.connect(dsn, autocommit=True) as conn:
+        while True:
+            row = conn.execute(queries.get("command_by_id"), {"id": command_id}).fetchone()
+            if row["status"] not in ("requested", "sent") or time.monotonic() > deadline:
+                return row
+            time.sleep(0.2)

@@ -1,0 +1,132 @@
+"""Operator commands: rows in ``commands`` reach the charge point through LISTEN/NOTIFY.
+
+The process holding a charge point's connection claims its requested commands (so only one
+process sends each, once), sends them as CALLs, and writes back the answer, the CALLERROR or
+the time-out. Commands requested while the charge point was away go out when it connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from ocpp.exceptions import OCPPError
+from psycopg.types.json import Jsonb
+from websockets.exceptions import ConnectionClosed
+
+from ingest.ocpp.frames import ERROR_CODES_1_6
+from ingest.ocpp.lookup import DatabaseUnavailable, Lookup
+from sql import db, queries
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wattline_commands"
+
+
+class CommandDispatcher:
+    def __init__(
+        self,
+        dsn: str,
+        lookup: Lookup,
+        connection_of: Callable[[str], Any],
+        *,
+        timeout_s: float,
+        retry_interval_s: float = 2.0,
+    ) -> None:
+        self.dsn = dsn
+        self.lookup = lookup
+        self.connection_of = connection_of  # charge point id -> its connection here, or None
+        self.timeout_s = timeout_s
+        self.retry_interval_s = retry_interval_s
+        self.listening = asyncio.Event()
+        self._listener: asyncio.Task | None = None
+        self._delivering: dict[str, asyncio.Task] = {}
+        self._again: set[str] = set()
+
+    async def start(self, connected: Callable[[], list[str]]) -> None:
+        self._listener = asyncio.create_task(self._listen(connected), name="wattline-commands")
+
+    async def stop(self) -> None:
+        tasks = [t for t in [self._listener, *self._delivering.values()] if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def wake(self, charge_point_id: str) -> None:
+        """Deliver whatever is requested for this charge point, if it is connected here."""
+        if self.connection_of(charge_point_id) is None:
+            return
+        running = self._delivering.get(charge_point_id)
+        if running and not running.done():
+            self._again.add(charge_point_id)  # the running delivery claims once more
+            return
+        self._delivering[charge_point_id] = asyncio.create_task(self._deliver(charge_point_id))
+
+    async def _listen(self, connected: Callable[[], list[str]]) -> None:
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    db.with_session_options(self.dsn), autocommit=True, connect_timeout=5
+                )
+                async with conn:
+                    await conn.execute(queries.get("listen_commands"))
+                    self.listening.set()
+                    # Anything requested while we were not listening.
+                    for charge_point_id in connected():
+                        self.wake(charge_point_id)
+                    async for notice in conn.notifies():
+                        self.wake(notice.payload)
+            except psycopg.OperationalError as exc:
+                self.listening.clear()
+                log.warning("commands: cannot listen (%s); retrying", exc)
+                await asyncio.sleep(self.retry_interval_s)
+
+    async def _deliver(self, charge_point_id: str) -> None:
+        while True:
+            self._again.discard(charge_point_id)
+            try:
+                claimed = await self.lookup.all(
+                    "claim_commands", {"charge_point_id": charge_point_id}
+                )
+            except DatabaseUnavailable:
+                return  # the listener wakes us again when it is back
+            for command in sorted(claimed, key=lambda c: c["id"]):
+                await self._send(charge_point_id, command)
+            if not claimed and charge_point_id not in self._again:
+                return
+
+    async def _send(self, charge_point_id: str, command: dict[str, Any]) -> None:
+        response, error, status = None, None, "answered"
+        connection = self.connection_of(charge_point_id)
+        try:
+            if connection is None:
+                raise ConnectionError("the charge point disconnected")
+            response = await asyncio.wait_for(
+                connection.send_command(command["action"], command["payload"]), self.timeout_s
+            )
+        except TimeoutError:
+            status, error = "timed_out", f"no answer within {self.timeout_s:g} s"
+        except OCPPError as exc:
+            code = ERROR_CODES_1_6.get(exc.code, exc.code)
+            cause = exc.details.get("cause", "") if isinstance(exc.details, dict) else ""
+            status, error = "failed", f"{code}: {exc.description} {cause}".strip()
+        except (TypeError, ValueError) as exc:
+            status, error = "failed", f"bad payload for {command['action']}: {exc}"
+        except (ConnectionError, ConnectionClosed) as exc:
+            status, error = "failed", f"connection lost: {exc}"
+        except Exception as exc:  # e.g. a CALLERROR code the library does not know
+            log.exception("command %s failed", command["id"])
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        params = {
+            "id": command["id"],
+            "status": status,
+            "response": Jsonb(response) if response is not None else None,
+            "error": error,
+        }
+        try:
+            await self.lookup.one(("finish_command", params))
+        except DatabaseUnavailable:
+            log.error("command %s: %s; the database is away to record it", command["id"], status)

@@ -1,0 +1,211 @@
+"""Simulated OCPP 1.6 charge points for the demo and the benchmarks.
+
+Each charger boots, sends heartbeats and status changes, authorizes, starts a transaction, sends
+MeterValues every interval (energy register, power, current, SOC) along a plausible curve —
+full power until 80 % SOC, then tapering — and stops at a target energy between kwh_min and
+kwh_max. Now and then a connection drops (it reconnects and carries on) or a connector faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+log = logging.getLogger(__name__)
+
+VOLTAGE_V = 230
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    count: int
+    url: str  # up to /ocpp; the charger id is appended
+    kwh_min: float
+    kwh_max: float
+    interval_s: float
+    prefix: str = "SIM"
+    sessions: int = 0  # per charger; 0 runs forever
+    speed: float = 1.0  # simulated seconds per real second, for energy
+    fault_rate: float = 0.05  # per session
+    drop_rate: float = 0.02  # per MeterValues
+    seed: int | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def charging_power_kw(max_kw: float, soc: float) -> float:
+    """Constant power to 80 % SOC, then a linear taper to a trickle at 100 %."""
+    if soc < 80:
+        return max_kw
+    return max(1.4, max_kw * (100 - soc) / 20)
+
+
+class _Station(ChargePoint):
+    """Accepts every operator command, as a well-behaved charger would."""
+
+    @on(Action.reset)
+    def on_reset(self, **kwargs) -> call_result.Reset:
+        return call_result.Reset(status="Accepted")
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, **kwargs) -> call_result.RemoteStartTransaction:
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, **kwargs) -> call_result.RemoteStopTransaction:
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on(Action.unlock_connector)
+    def on_unlock(self, **kwargs) -> call_result.UnlockConnector:
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on(Action.change_availability)
+    def on_availability(self, **kwargs) -> call_result.ChangeAvailability:
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, **kwargs) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status="Accepted")
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, **kwargs) -> call_result.GetConfiguration:
+        return call_result.GetConfiguration(configuration_key=[])
+
+    @on(Action.trigger_message)
+    def on_trigger(self, **kwargs) -> call_result.TriggerMessage:
+        return call_result.TriggerMessage(status="Accepted")
+
+
+@dataclass
+class _Session:
+    transaction_id: int
+    target_wh: float
+    delivered_wh: float
+    battery_kwh: float
+    soc: float
+
+
+class SimulatedCharger:
+    def __init__(self, identity: str, options: FleetOptions, rng: random.Random) -> None:
+        self.identity = identity
+        self.options = options
+        self.rng = rng
+        self.max_kw = rng.choice([7.4, 11.0, 22.0])
+        self.register_wh = float(rng.randrange(0, 5_000_000))
+        self.session: _Session | None = None
+        self.sessions_done = 0
+
+    def _finished(self) -> bool:
+        return 0 < self.options.sessions <= self.sessions_done
+
+    async def run(self) -> None:
+        """Connect, charge, and reconnect after any drop until the sessions are done."""
+        while not self._finished():
+            try:
+                async with websockets.connect(
+                    f"{self.options.url}/{self.identity}", subprotocols=["ocpp1.6"]
+                ) as ws:
+                    station = _Station(self.identity, ws)
+                    reader = asyncio.create_task(station.start())
+                    try:
+                        await self._online(station)
+                    finally:
+                        reader.cancel()
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                log.info("%s: connection lost (%s); reconnecting", self.identity, exc)
+                await asyncio.sleep(min(5.0, self.options.interval_s))
+
+    async def _online(self, cp: _Station) -> None:
+        await cp.call(call.BootNotification("Simulated AC", "wattline", firmware_version="1.0"))
+        await cp.call(call.Heartbeat())
+        status = "Charging" if self.session else "Available"
+        await cp.call(call.StatusNotification(1, "NoError", status, timestamp=_now()))
+        while not self._finished():
+            if self.session is None:
+                await asyncio.sleep(self.rng.uniform(0, self.options.interval_s))
+                await self._start(cp)
+            await self._charge(cp)
+
+    async def _start(self, cp: _Station) -> None:
+        id_tag = f"TAG-{self.rng.randrange(1, 50):04d}"
+        await cp.call(call.StatusNotification(1, "NoError", "Preparing", timestamp=_now()))
+        await cp.call(call.Authorize(id_tag))
+        started = await cp.call(call.StartTransaction(1, id_tag, round(self.register_wh), _now()))
+        target_kwh = self.rng.uniform(self.options.kwh_min, self.options.kwh_max)
+        self.session = _Session(
+            transaction_id=started.transaction_id,
+            target_wh=target_kwh * 1000,
+            delivered_wh=0.0,
+            battery_kwh=self.rng.choice([40.0, 60.0, 77.0]),
+            soc=self.rng.uniform(10, 50),
+        )
+        await cp.call(call.StatusNotification(1, "NoError", "Charging", timestamp=_now()))
+
+    async def _charge(self, cp: _Station) -> None:
+        s = self.session
+        assert s is not None
+        faulted = self.rng.random() < self.options.fault_rate
+        while s.delivered_wh < s.target_wh:
+            await asyncio.sleep(self.options.interval_s)
+            if self.rng.random() < self.options.drop_rate:
+                await cp._connection.close()  # a dropped link; run() reconnects
+                return
+            power_kw = charging_power_kw(self.max_kw, s.soc) * self.rng.uniform(0.97, 1.0)
+            hours = self.options.interval_s * self.options.speed / 3600
+            step_wh = min(power_kw * 1000 * hours, s.target_wh - s.delivered_wh)
+            s.delivered_wh += step_wh
+            self.register_wh += step_wh
+            s.soc = min(100.0, s.soc + step_wh / 10 / s.battery_kwh)
+            await cp.call(call.MeterValues(1, self._sample(power_kw), s.transaction_id))
+            if faulted and s.delivered_wh > s.target_wh / 2:
+                await cp.call(call.StatusNotification(1, "GroundFailure", "Faulted", _now()))
+                break
+        await cp.call(
+            call.StopTransaction(
+                round(self.register_wh),
+                _now(),
+                s.transaction_id,
+                reason="Other" if faulted else "EVDisconnected",
+            )
+        )
+        await cp.call(call.StatusNotification(1, "NoError", "Available", timestamp=_now()))
+        self.session = None
+        self.sessions_done += 1
+
+    def _sample(self, power_kw: float) -> list[dict]:
+        assert self.session is not None
+        values = [
+            {"value": f"{self.register_wh:.0f}", "unit": "Wh"},
+            {"value": f"{power_kw:.2f}", "measurand": "Power.Active.Import", "unit": "kW"},
+            {
+                "value": f"{power_kw * 1000 / VOLTAGE_V:.1f}",
+                "measurand": "Current.Import",
+                "phase": "L1",
+                "unit": "A",
+            },
+            {"value": f"{self.session.soc:.0f}", "measurand": "SoC", "location": "EV"},
+        ]
+        return [{"timestamp": _now(), "sampledValue": values}]
+
+
+class Fleet:
+    def __init__(self, options: FleetOptions) -> None:
+        rng = random.Random(options.seed)
+        self.chargers = [
+            SimulatedCharger(f"{options.prefix}-{i:04d}", options, random.Random(rng.random()))
+            for i in range(1, options.count + 1)
+        ]
+
+    async def run(self) -> None:
+        await asyncio.gather(*(c.run() for c in self.chargers))

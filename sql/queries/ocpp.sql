@@ -1,0 +1,133 @@
+-- The OCPP central system's current-state updates and look-ups. Updates run in the writer's
+-- batches (committed with the series rows, replayed from the spool in order), so each one is
+-- idempotent and keeps the newest event by the charger's clock, not by arrival.
+
+-- touch_charge_point --
+-- Every message proves the charge point exists and is alive; rows it refers to need it (FKs).
+INSERT INTO wattline.charge_points (id, first_seen_at, last_seen_at)
+VALUES (%(charge_point_id)s, %(seen_at)s, %(seen_at)s)
+ON CONFLICT (id) DO UPDATE
+   SET last_seen_at = greatest(charge_points.last_seen_at, EXCLUDED.last_seen_at),
+       first_seen_at = least(charge_points.first_seen_at, EXCLUDED.first_seen_at);
+
+-- record_boot --
+-- A charge point refused by an operator stays refused, whatever it boots with.
+UPDATE wattline.charge_points
+   SET vendor = %(vendor)s, model = %(model)s, serial = %(serial)s, firmware = %(firmware)s,
+       last_boot_at = greatest(last_boot_at, %(booted_at)s),
+       registration_status = CASE WHEN registration_status = 'Rejected' THEN 'Rejected'
+                                  ELSE 'Accepted' END
+ WHERE id = %(charge_point_id)s;
+
+-- record_connector_status --
+INSERT INTO wattline.connectors (charge_point_id, connector_id, status, error_code, status_at)
+VALUES (%(charge_point_id)s, %(connector_id)s, %(status)s, %(error_code)s, %(status_at)s)
+ON CONFLICT (charge_point_id, connector_id) DO UPDATE
+   SET status = EXCLUDED.status, error_code = EXCLUDED.error_code, status_at = EXCLUDED.status_at
+ WHERE connectors.status_at IS NULL OR connectors.status_at <= EXCLUDED.status_at;
+
+-- record_connector_meter --
+-- The main register only; an offline backlog replayed late never moves it backwards in time.
+INSERT INTO wattline.connectors (charge_point_id, connector_id, last_meter_wh, last_meter_at)
+VALUES (%(charge_point_id)s, %(connector_id)s, %(meter_wh)s, %(meter_at)s)
+ON CONFLICT (charge_point_id, connector_id) DO UPDATE
+   SET last_meter_wh = EXCLUDED.last_meter_wh, last_meter_at = EXCLUDED.last_meter_at
+ WHERE connectors.last_meter_at IS NULL OR connectors.last_meter_at <= EXCLUDED.last_meter_at;
+
+-- find_or_create_transaction --
+-- A re-sent StartTransaction (same charge point, connector, start time and id tag) gets the id
+-- it got the first time.
+INSERT INTO wattline.transactions
+       (charge_point_id, connector_id, id_tag, meter_start_wh, started_at, start_received_at)
+VALUES (%(charge_point_id)s, %(connector_id)s, %(id_tag)s, %(meter_start_wh)s, %(started_at)s,
+        %(received_at)s)
+ON CONFLICT ON CONSTRAINT transactions_start_key
+   DO UPDATE SET meter_start_wh = coalesce(transactions.meter_start_wh, EXCLUDED.meter_start_wh)
+RETURNING id;
+
+-- insert_offline_transaction --
+-- While the database is away the id is made from the natural key (see ingest/ocpp/transactions.py);
+-- the spool replays this with that id, so what the charger was told holds.
+INSERT INTO wattline.transactions
+       (id, charge_point_id, connector_id, id_tag, meter_start_wh, started_at, start_received_at)
+OVERRIDING SYSTEM VALUE
+VALUES (%(transaction_id)s, %(charge_point_id)s, %(connector_id)s, %(id_tag)s,
+        %(meter_start_wh)s, %(started_at)s, %(received_at)s)
+ON CONFLICT DO NOTHING;
+
+-- stop_transaction --
+-- A stop for a transaction we never issued is kept as an orphan, once, not lost.
+WITH stopped AS (
+    UPDATE wattline.transactions
+       SET meter_stop_wh = %(meter_stop_wh)s, stopped_at = %(stopped_at)s,
+           stop_received_at = coalesce(stop_received_at, %(received_at)s),
+           stop_reason = %(reason)s, stop_id_tag = %(id_tag)s
+     WHERE id = %(transaction_id)s AND charge_point_id = %(charge_point_id)s
+    RETURNING id
+)
+INSERT INTO wattline.transactions
+       (charge_point_id, connector_id, meter_stop_wh, stopped_at, stop_received_at, stop_reason,
+        stop_id_tag, orphan, charger_transaction_id)
+SELECT %(charge_point_id)s, 0, %(meter_stop_wh)s, %(stopped_at)s, %(received_at)s, %(reason)s,
+       %(id_tag)s, true, %(transaction_id)s
+ WHERE NOT EXISTS (SELECT 1 FROM stopped)
+   AND NOT EXISTS (SELECT 1 FROM wattline.transactions t
+                    WHERE t.orphan AND t.charge_point_id = %(charge_point_id)s
+                      AND t.charger_transaction_id = %(transaction_id)s
+                      AND t.stopped_at = %(stopped_at)s);
+
+-- transaction_connector --
+SELECT connector_id FROM wattline.transactions
+ WHERE id = %(transaction_id)s AND charge_point_id = %(charge_point_id)s AND NOT orphan;
+
+-- charge_point_credentials --
+SELECT id, password_hash, registration_status FROM wattline.charge_points
+ WHERE id = %(charge_point_id)s;
+
+-- id_tag_with_parent --
+SELECT t.id_tag, t.status, t.expiry, t.parent,
+       p.status AS parent_status, p.expiry AS parent_expiry
+  FROM wattline.id_tags t
+  LEFT JOIN wattline.id_tags p ON p.id_tag = t.parent
+ WHERE t.id_tag = %(id_tag)s;
+
+-- save_charge_point --
+INSERT INTO wattline.charge_points (id, password_hash, registration_status)
+VALUES (%(charge_point_id)s, %(password_hash)s, 'Accepted')
+ON CONFLICT (id) DO UPDATE
+   SET password_hash = coalesce(EXCLUDED.password_hash, charge_points.password_hash),
+       registration_status = 'Accepted';
+
+-- save_id_tag --
+INSERT INTO wattline.id_tags (id_tag, status, expiry, parent, owner)
+VALUES (%(id_tag)s, %(status)s, %(expiry)s, %(parent)s, %(owner)s)
+ON CONFLICT (id_tag) DO UPDATE
+   SET status = EXCLUDED.status, expiry = EXCLUDED.expiry, parent = EXCLUDED.parent,
+       owner = EXCLUDED.owner;
+
+-- request_command --
+-- The commands_notify trigger (0006) wakes the central system holding the charge point.
+INSERT INTO wattline.commands (charge_point_id, action, payload, requested_by)
+VALUES (%(charge_point_id)s, %(action)s, %(payload)s, %(requested_by)s)
+RETURNING id;
+
+-- command_by_id --
+SELECT id, charge_point_id, action, payload, status, response, error, requested_at, sent_at,
+       answered_at
+  FROM wattline.commands WHERE id = %(id)s;
+
+-- claim_commands --
+-- Only one process may send a command, and only once.
+UPDATE wattline.commands SET status = 'sent', sent_at = now()
+ WHERE id IN (SELECT id FROM wattline.commands
+               WHERE charge_point_id = %(charge_point_id)s AND status = 'requested'
+               ORDER BY id FOR UPDATE SKIP LOCKED)
+RETURNING id, action, payload;
+
+-- finish_command --
+UPDATE wattline.commands
+   SET status = %(status)s, answered_at = now(), response = %(response)s, error = %(error)s
+ WHERE id = %(id)s;
+
+-- listen_commands --
+LISTEN wattline_commands;

@@ -1,0 +1,171 @@
+"""`wattline ocpp`, `charger`, `idtag`, `command` and `simulate chargers`. Wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+from wattline.settings import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.ocpp.config import OcppConfig
+    from ingest.ocpp.server import CentralSystem
+
+    config = OcppConfig.from_env()
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if (config.tls_cert is None) != (config.tls_key is None):
+        print("wattline ocpp: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
+    scheme = "wss" if config.tls_cert else "ws"
+    print(f"OCPP 1.6-J central system on {scheme}://{config.host}:{config.port}/ocpp/{{id}}")
+    try:
+        asyncio.run(CentralSystem(config, settings.database_url).serve_forever())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _charger_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.ocpp import admin
+
+    password = args.password
+    if args.ask_password:
+        password = getpass.getpass(f"password for {args.charge_point_id}: ")
+    try:
+        admin.save_charge_point(settings.database_url, args.charge_point_id, password)
+    except psycopg.Error as exc:
+        print(f"wattline charger add: {exc}", file=sys.stderr)
+        return 2
+    auth = "with a password" if password else "without a password"
+    print(f"charge point {args.charge_point_id} saved, accepted, {auth}")
+    return 0
+
+
+def _idtag_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.ocpp import admin
+
+    try:
+        expiry = datetime.fromisoformat(args.expiry) if args.expiry else None
+        admin.save_id_tag(
+            settings.database_url, args.id_tag, args.status, expiry, args.parent, args.owner
+        )
+    except (ValueError, psycopg.Error) as exc:
+        print(f"wattline idtag add: {exc}", file=sys.stderr)
+        return 2
+    print(f"id tag {args.id_tag} saved ({args.status})")
+    return 0
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.ocpp import admin
+
+    try:
+        payload = json.loads(args.payload)
+        if not isinstance(payload, dict):
+            raise ValueError("the payload must be a JSON object")
+        command_id = admin.request_command(
+            settings.database_url, args.charge_point_id, args.action, payload, "cli"
+        )
+    except (ValueError, psycopg.Error) as exc:
+        print(f"wattline command: {exc}", file=sys.stderr)
+        return 2
+    print(f"command {command_id} requested")
+    if not args.wait:
+        return 0
+    row = admin.wait_for_command(settings.database_url, command_id, args.wait)
+    print(f"{row['status']}: {json.dumps(row['response'] or row['error'])}")
+    return 0 if row["status"] == "answered" else 1
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.ocpp.simulator import Fleet, FleetOptions
+
+    if not 0 < args.kwh_min <= args.kwh_max:
+        print("wattline simulate chargers: need 0 < --kwh-min <= --kwh-max", file=sys.stderr)
+        return 2
+    options = FleetOptions(
+        count=args.count,
+        url=args.url,
+        kwh_min=args.kwh_min,
+        kwh_max=args.kwh_max,
+        interval_s=args.interval,
+        prefix=args.prefix,
+        sessions=args.sessions,
+        speed=args.speed,
+        seed=args.seed,
+    )
+    try:
+        asyncio.run(Fleet(options).run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubParsersAction) -> None:
+    o = sub.add_parser("ocpp", help="serve OCPP 1.6-J charge points (ws://HOST:9000/ocpp/{id})")
+    o.add_argument("--host", help="listen address (default: WATTLINE_OCPP_HOST or 0.0.0.0)")
+    o.add_argument("--port", type=int, help="listen port (default: WATTLINE_OCPP_PORT or 9000)")
+    o.add_argument("--tls-cert", type=Path, help="certificate chain (PEM) for wss://")
+    o.add_argument("--tls-key", type=Path, help="private key (PEM) for wss://")
+    o.set_defaults(func=_serve)
+
+    c = sub.add_parser("charger", help="register charge points").add_subparsers(
+        dest="charger_action", required=True
+    )
+    add = c.add_parser("add", help="add or update a charge point (accepted)")
+    add.add_argument("charge_point_id")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="HTTP Basic password (security profile 1/2)")
+    secret.add_argument("--ask-password", action="store_true", help="prompt for the password")
+    add.set_defaults(func=_charger_add)
+
+    t = sub.add_parser("idtag", help="manage id tags").add_subparsers(
+        dest="idtag_action", required=True
+    )
+    tag = t.add_parser("add", help="add or update an id tag")
+    tag.add_argument("id_tag")
+    tag.add_argument(
+        "--status", default="Accepted", choices=["Accepted", "Blocked", "Expired", "Invalid"]
+    )
+    tag.add_argument("--expiry", help="ISO 8601 with a time zone, e.g. 2025-12-31T23:59:59Z")
+    tag.add_argument("--parent", help="the parent (group) id tag")
+    tag.add_argument("--owner")
+    tag.set_defaults(func=_idtag_add)
+
+    from ingest.ocpp.admin import ACTIONS
+
+    cmd = sub.add_parser("command", help="send an operator command to a charge point")
+    cmd.add_argument("charge_point_id")
+    cmd.add_argument("action", choices=ACTIONS)
+    cmd.add_argument("payload", nargs="?", default="{}", help="JSON object, OCPP field names")
+    cmd.add_argument(
+        "--wait", type=float, default=35, help="seconds to wait for the answer (0: don't)"
+    )
+    cmd.set_defaults(func=_command)
+
+    s = simulate_targets.add_parser("chargers", help="run simulated OCPP 1.6 charge points")
+    s.add_argument("--count", type=int, default=5)
+    s.add_argument("--url", default="ws://127.0.0.1:9000/ocpp")
+    s.add_argument("--kwh-min", type=float, default=5.0)
+    s.add_argument("--kwh-max", type=float, default=40.0)
+    s.add_argument("--interval", type=float, default=10.0, help="seconds between MeterValues")
+    s.add_argument("--prefix", default="SIM", help="charge point ids are PREFIX-0001, ...")
+    s.add_argument("--sessions", type=int, default=0, help="sessions per charger (0: forever)")
+    s.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    s.add_argument("--seed", type=int, help="for a repeatable fleet")
+    s.set_defaults(func=_simulate)
