@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from wattline import cli_mqtt, cli_ocpp
+from wattline import cli_analytics, cli_mqtt, cli_ocpp
 from wattline.settings import Settings
 
 
@@ -87,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--once", action="store_true", help="run one pass and exit")
     j.add_argument("--interval", type=float, help="seconds between passes")
     j.set_defaults(func=_jobs)
+    cli_analytics.register(sub)
 
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")

@@ -1,0 +1,241 @@
+"""The session report in Polars: the `session_report` view's figures, plus time-of-use money.
+
+Energy follows the end-register priority (analytics/session.py). With time-of-use bands the
+session's register readings are chained (meterStart at the start, each reading inside the
+session, the end register at the end) and the energy between two consecutive links belongs to
+the band at the later one, as in the rollups; cost = round_half_up(Σ kWh_band × rate_band, 2).
+Polars does the per-reading work; the per-session money and SOC go through the same Decimal
+functions as everywhere else (cost.py, soc.py), so rounding happens in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import polars as pl
+
+from analytics.cost import DEFAULT_TAX_RATE, money
+from analytics.session import end_register, session_energy_kwh
+from analytics.soc import DEFAULT_KM_PER_KWH, charge_outcome
+from analytics.tou import Band, bands_frame, in_band
+
+WH = pl.Decimal(38, 3)
+FLAT = -1  # the band index of energy outside every band: the tariff's own rate
+HOUR_US = Decimal(3_600_000_000)
+SESSION_COLUMNS = (
+    "transaction_id",
+    "charge_point_id",
+    "connector_id",
+    "id_tag",
+    "orphan",
+    "started_at",
+    "stopped_at",
+    "stop_reason",
+    "meter_start_wh",
+    "latest_register_wh",
+    "latest_register_at",
+)
+
+
+@dataclass(frozen=True)
+class Tariff:
+    currency: str
+    energy_rate: Decimal
+    tax_rate: Decimal = DEFAULT_TAX_RATE
+    bands: list[Band] = field(default_factory=list)
+
+    def rate(self, band: int) -> Decimal:
+        return self.energy_rate if band == FLAT else self.bands[band].rate
+
+
+def latest_registers(registers: pl.DataFrame) -> pl.DataFrame:
+    """registers (transaction_id, time, value) → the latest reading in each transaction."""
+    return (
+        registers.sort("transaction_id", "time")
+        .group_by("transaction_id")
+        .agg(latest_register_wh=pl.col("value").last(), latest_register_at=pl.col("time").last())
+    )
+
+
+def _seconds_of_day(times: pl.Expr, tz: str) -> pl.Expr:
+    local = times.dt.convert_time_zone(tz)
+    return (
+        local.dt.hour().cast(pl.Int64) * 3600
+        + local.dt.minute().cast(pl.Int64) * 60
+        + local.dt.second().cast(pl.Int64)
+    )
+
+
+def band_energy(chains: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
+    """chains (transaction_id, tariff_id, timezone, time, value, priority): each session's
+    register links; at equal times the lowest priority wins (meterStart/meterStop are also
+    stored as readings). → (transaction_id, band, energy_wh), band FLAT outside every band.
+    A register that goes down adds 0, never negative energy."""
+    links = (
+        chains.sort("transaction_id", "time", "priority")
+        .unique(["transaction_id", "time"], keep="first", maintain_order=True)
+        .with_columns(
+            energy_wh=(pl.col("value") - pl.col("value").shift(1).over("transaction_id")).clip(
+                lower_bound=0
+            )
+        )
+        .filter(pl.col("energy_wh").is_not_null())
+    )
+    local = [
+        part.with_columns(seconds=_seconds_of_day(pl.col("time"), part["timezone"][0]))
+        for part in links.partition_by("timezone")
+    ]
+    if not local:
+        return pl.DataFrame(schema={"transaction_id": pl.Int64, "band": pl.Int64, "energy_wh": WH})
+    links = pl.concat(local)
+    matched = (
+        links.join(bands, on="tariff_id")
+        .filter(in_band(pl.col("seconds"), pl.col("from_s"), pl.col("to_s")))
+        .group_by("transaction_id", "time")
+        .agg(band=pl.col("band").min())  # the first listed band wins
+    )
+    return (
+        links.join(matched, on=["transaction_id", "time"], how="left")
+        .with_columns(pl.col("band").fill_null(FLAT))
+        .group_by("transaction_id", "band")
+        .agg(pl.col("energy_wh").sum())
+        .sort("transaction_id", "band")
+    )
+
+
+def _chains(sessions: pl.DataFrame, registers: pl.DataFrame) -> pl.DataFrame:
+    """Each session's register links: meterStart, its readings, then the end register."""
+    keys = sessions.select("transaction_id", "tariff_id", "timezone")
+    start = sessions.select(
+        "transaction_id", time="started_at", value="meter_start_wh", priority=pl.lit(0)
+    )
+    end = sessions.select("transaction_id", time="end_at", value="meter_end_wh", priority=pl.lit(0))
+    inside = registers.select("transaction_id", "time", "value", priority=pl.lit(1))
+    return (
+        pl.concat([start, inside, end])
+        .drop_nulls(["time", "value"])
+        .join(keys, on="transaction_id")
+        .filter(pl.col("tariff_id").is_not_null())
+    )
+
+
+# What session_report returns, in order: the view's columns and time_of_use.
+REPORT_COLUMNS = (
+    *SESSION_COLUMNS,
+    "meter_end_wh",
+    "end_source",
+    "energy_kwh",
+    "currency",
+    "energy_rate",
+    "tax_rate",
+    "cost",
+    "tax",
+    "total",
+    "soc_change_pct",
+    "range_added_km",
+    "hours",
+    "average_kw",
+    "efficiency_pct",
+    "time_of_use",
+)
+
+
+def _hours(row: dict) -> Decimal | None:
+    until = row["stopped_at"] or row["latest_register_at"]
+    if row["started_at"] is None or until is None:
+        return None
+    return Decimal((until - row["started_at"]).total_seconds() * 1_000_000) / HOUR_US
+
+
+def _money(row: dict, energy_kwh: Decimal | None, tariff: Tariff | None, by_band: dict) -> dict:
+    if tariff is None:
+        return {"currency": None, "energy_rate": None, "tax_rate": None, "cost": None}
+    money_row = {
+        "currency": tariff.currency,
+        "energy_rate": tariff.energy_rate,
+        "tax_rate": tariff.tax_rate,
+        "cost": None,
+    }
+    if energy_kwh is None:
+        return money_row
+    if tariff.bands:
+        bands = by_band.get(row["transaction_id"], {})
+        amount = sum((wh / 1000 * tariff.rate(band) for band, wh in bands.items()), Decimal(0))
+    else:
+        amount = energy_kwh * tariff.energy_rate
+    money_row["cost"] = money(amount)
+    return money_row
+
+
+def _finish(row: dict, tariff: Tariff | None, by_band: dict) -> dict:
+    end = end_register(
+        row["meter_stop_wh"],
+        row["latest_register_wh"],
+        row["latest_register_at"],
+        row["manual_meter_stop_wh"],
+        row["stopped_at"],
+    )
+    energy = session_energy_kwh(row["meter_start_wh"], end)
+    hours = _hours(row)
+    out = {"meter_end_wh": end.wh, "end_source": end.source, "energy_kwh": energy}
+    out |= _money(row, energy, tariff, by_band)
+    cost = out["cost"]
+    out["tax"] = money(cost * out["tax_rate"]) if cost is not None else None
+    out["total"] = cost + out["tax"] if cost is not None else None
+    outcome = (
+        charge_outcome(
+            energy,
+            battery_kwh=row["battery_kwh"],
+            km_per_kwh=row["km_per_kwh"] or DEFAULT_KM_PER_KWH,
+            hours=hours,
+            connector_max_kw=row["connector_max_kw"],
+        )
+        if energy is not None
+        else None
+    )
+    out["soc_change_pct"] = outcome.soc_change_pct if outcome else None
+    out["range_added_km"] = outcome.range_added_km if outcome else None
+    out["hours"] = round(hours, 3) if hours is not None else None
+    out["average_kw"] = outcome.average_kw if outcome else None
+    out["efficiency_pct"] = outcome.efficiency_pct if outcome else None
+    out["time_of_use"] = bool(tariff and tariff.bands)
+    return {k: row[k] for k in SESSION_COLUMNS} | out
+
+
+def session_report(
+    transactions: pl.DataFrame,
+    registers: pl.DataFrame,
+    tariffs: dict[str, Tariff],
+    vehicles: pl.DataFrame,
+) -> pl.DataFrame:
+    """transactions (the `report_transactions` query), registers (transaction_id, time, value:
+    the connector's main register inside each), tariffs by id, vehicles (id_tag, battery_kwh,
+    km_per_kwh) → one row per transaction with the `session_report` view's columns and
+    ``time_of_use`` (whether the cost came from bands)."""
+    sessions = (
+        transactions.join(latest_registers(registers), on="transaction_id", how="left")
+        .join(vehicles, on="id_tag", how="left")
+        .with_columns(
+            # The same priority as end_register, as columns, to place the chain's last link.
+            meter_end_wh=pl.coalesce("meter_stop_wh", "latest_register_wh"),
+            end_at=pl.when(pl.col("meter_stop_wh").is_not_null())
+            .then(pl.col("stopped_at"))
+            .otherwise(pl.col("latest_register_at")),
+        )
+        .sort("transaction_id")
+    )
+    banded = {k: t.bands for k, t in tariffs.items() if t.bands}
+    banded_sessions = sessions.filter(pl.col("tariff_id").is_in(list(banded)))
+    by_band: dict[int, dict[int, Decimal]] = {}
+    for r in band_energy(_chains(banded_sessions, registers), bands_frame(banded)).iter_rows(
+        named=True
+    ):
+        by_band.setdefault(r["transaction_id"], {})[r["band"]] = r["energy_wh"]
+    rows = [
+        _finish(row, tariffs.get(row["tariff_id"]) if row["tariff_id"] else None, by_band)
+        for row in sessions.iter_rows(named=True)
+    ]
+    if not rows:
+        return pl.DataFrame({c: [] for c in REPORT_COLUMNS})
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -1,0 +1,74 @@
+"""Reads what the session report needs from the database and writes the report as CSV or
+Parquet. The figures come from analytics/session_report.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+import psycopg
+from psycopg.rows import dict_row
+
+from analytics.session_report import WH, Tariff, session_report
+from analytics.tou import parse_bands
+from sql import queries
+
+FORMATS = ("csv", "parquet")
+TIME = pl.Datetime("us", "UTC")
+TRANSACTION_SCHEMA = {
+    "transaction_id": pl.Int64,
+    "charge_point_id": pl.String,
+    "connector_id": pl.Int64,
+    "id_tag": pl.String,
+    "orphan": pl.Boolean,
+    "started_at": TIME,
+    "stopped_at": TIME,
+    "stop_reason": pl.String,
+    "meter_start_wh": WH,
+    "meter_stop_wh": WH,
+    "manual_meter_stop_wh": WH,
+    "tariff_id": pl.String,
+    "connector_max_kw": pl.Decimal(38, 3),
+    "timezone": pl.String,
+}
+REGISTER_SCHEMA = {"transaction_id": pl.Int64, "time": TIME, "value": WH}
+VEHICLE_SCHEMA = {"id_tag": pl.String, "battery_kwh": pl.Decimal(38, 3), "km_per_kwh": WH}
+
+
+def _frame(conn: psycopg.Connection, name: str, params: dict, schema: dict) -> pl.DataFrame:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(queries.get(name), params).fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def load_tariffs(conn: psycopg.Connection) -> dict[str, Tariff]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(queries.get("report_tariffs")).fetchall()
+    return {
+        r["tariff_id"]: Tariff(
+            r["currency"], r["energy_rate"], r["tax_rate"], parse_bands(r["bands"])
+        )
+        for r in rows
+    }
+
+
+def sessions(conn: psycopg.Connection, lo: datetime, hi: datetime) -> pl.DataFrame:
+    """The session report for transactions that started in [lo, hi)."""
+    window = {"lo": lo, "hi": hi}
+    return session_report(
+        _frame(conn, "report_transactions", window, TRANSACTION_SCHEMA),
+        _frame(conn, "report_registers", window, REGISTER_SCHEMA),
+        load_tariffs(conn),
+        _frame(conn, "report_vehicles", {}, VEHICLE_SCHEMA),
+    )
+
+
+def write(report: pl.DataFrame, fmt: str, out: Path | BinaryIO) -> None:
+    if fmt == "csv":
+        report.write_csv(out)
+    elif fmt == "parquet":
+        report.write_parquet(out)
+    else:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")

@@ -1,0 +1,173 @@
+-- Analytics (analytics/): what the Polars jobs read, and the charger, meter and data-quality
+-- reports that take parameters (a window, chosen chargers, a page). Views in 0010_analytics.sql.
+
+-- report_transactions --
+-- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
+-- power and the charge point's time zone, for analytics/session_report.py
+SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
+       t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
+       t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
+       coalesce(cp.timezone, 'UTC') AS timezone
+  FROM wattline.transactions t
+  LEFT JOIN wattline.connectors c
+         ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
+  LEFT JOIN wattline.charge_points cp ON cp.id = t.charge_point_id
+ WHERE coalesce(t.started_at, t.stopped_at) >= %(lo)s
+   AND coalesce(t.started_at, t.stopped_at) < %(hi)s
+ ORDER BY t.id;
+
+-- report_registers --
+-- The connector's main energy register inside each of those transactions
+SELECT t.id AS transaction_id, m.time, m.value
+  FROM wattline.transactions t
+  JOIN wattline.meter_values m
+    ON m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
+   AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = '' AND m.location = 'Outlet'
+   AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
+ WHERE t.started_at >= %(lo)s AND t.started_at < %(hi)s
+ ORDER BY t.id, m.time;
+
+-- report_tariffs --
+SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs;
+
+-- report_vehicles --
+SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles;
+
+-- save_tariff --
+INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate, bands)
+VALUES (%(tariff_id)s, %(currency)s, %(energy_rate)s, %(tax_rate)s, %(bands)s)
+ON CONFLICT (id) DO UPDATE
+   SET currency = EXCLUDED.currency, energy_rate = EXCLUDED.energy_rate,
+       tax_rate = EXCLUDED.tax_rate, bands = EXCLUDED.bands;
+
+-- assign_tariff --
+-- The connector row may not exist yet (no StatusNotification so far); its charge point must.
+INSERT INTO wattline.connectors (charge_point_id, connector_id, tariff_id)
+VALUES (%(charge_point_id)s, %(connector_id)s, %(tariff_id)s)
+ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET tariff_id = EXCLUDED.tariff_id;
+
+-- meter_by_serial --
+SELECT id::text AS meter_id, timezone FROM wattline.meter_registry WHERE serial = %(serial)s;
+
+-- estimator_readings --
+-- A meter's readings summed over its registers per reading time: those since the period start
+-- and at least the last 10, none after now (a meter clock running ahead)
+WITH per_time AS (
+    SELECT time,
+           sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
+           sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
+      FROM wattline.register_readings
+     WHERE meter_id = %(meter_id)s::uuid AND time <= %(now)s
+     GROUP BY time
+)
+SELECT * FROM per_time
+ WHERE time >= %(since)s
+    OR time >= (SELECT min(time) FROM (SELECT time FROM per_time ORDER BY time DESC LIMIT 10) x)
+ ORDER BY time;
+
+-- charger_transactions --
+-- One page of a charge point's sessions started in [lo, hi), newest first; total_rows counts
+-- the whole window, for "page 2 of 7"
+SELECT r.*, count(*) OVER () AS total_rows
+  FROM wattline.session_report r
+ WHERE r.charge_point_id = %(charge_point_id)s
+   AND r.started_at >= %(lo)s AND r.started_at < %(hi)s
+ ORDER BY r.started_at DESC, r.transaction_id DESC
+ LIMIT %(limit)s OFFSET %(offset)s;
+
+-- charger_energy --
+-- Energy per chosen charge point and bucket (width 'hourly' or 'daily', UTC days) in [lo, hi),
+-- summed over its connectors, from the connector energy rollups
+SELECT e.bucket, e.charge_point_id, sum(e.energy_wh) AS energy_wh, sum(e.readings) AS readings
+  FROM (SELECT 'hourly' AS width, h.bucket, h.charge_point_id, h.energy_wh, h.readings
+          FROM wattline.connector_energy_hourly h
+        UNION ALL
+        SELECT 'daily', d.bucket, d.charge_point_id, d.energy_wh, d.readings
+          FROM wattline.connector_energy_daily d) e
+ WHERE e.width = %(width)s AND e.charge_point_id = ANY (%(charge_point_ids)s::text[])
+   AND e.bucket >= %(lo)s AND e.bucket < %(hi)s
+ GROUP BY e.bucket, e.charge_point_id
+ ORDER BY e.charge_point_id, e.bucket;
+
+-- charger_availability --
+-- Per connector over [lo, hi): time in a usable status (Available, Preparing, Charging,
+-- Suspended*, Finishing, Reserved) against time Unavailable or Faulted, from the status history.
+-- The status in force at lo counts from lo; time before a connector's first known status is
+-- unknown and left out. Charge points: a list, or NULL for all.
+WITH carried AS (
+    SELECT DISTINCT ON (n.charge_point_id, n.connector_id)
+           n.charge_point_id, n.connector_id, %(lo)s::timestamptz AS time, n.status, 0 AS tie
+      FROM wattline.status_notifications n
+     WHERE n.time < %(lo)s
+       AND (%(charge_point_ids)s::text[] IS NULL OR n.charge_point_id = ANY (%(charge_point_ids)s))
+     ORDER BY n.charge_point_id, n.connector_id, n.time DESC
+), ev AS (
+    TABLE carried
+    UNION ALL
+    SELECT n.charge_point_id, n.connector_id, n.time, n.status, 1
+      FROM wattline.status_notifications n
+     WHERE n.time >= %(lo)s AND n.time < %(hi)s
+       AND (%(charge_point_ids)s::text[] IS NULL OR n.charge_point_id = ANY (%(charge_point_ids)s))
+), spans AS (
+    SELECT ev.*, extract(epoch FROM coalesce(
+               lead(time) OVER (PARTITION BY charge_point_id, connector_id ORDER BY time, tie),
+               %(hi)s::timestamptz) - time) AS held_s
+      FROM ev
+), sums AS (
+    SELECT charge_point_id, connector_id,
+           coalesce(sum(held_s) FILTER (WHERE status NOT IN ('Unavailable', 'Faulted')), 0) AS up_s,
+           coalesce(sum(held_s) FILTER (WHERE status IN ('Unavailable', 'Faulted')), 0) AS down_s,
+           count(*) FILTER (WHERE tie = 1) AS changes
+      FROM spans GROUP BY charge_point_id, connector_id
+)
+SELECT charge_point_id, connector_id, up_s, down_s, changes,
+       round(100 * up_s / nullif(up_s + down_s, 0), 1) AS availability_pct
+  FROM sums
+ ORDER BY charge_point_id, connector_id;
+
+-- charger_clock_drift --
+-- Per charge point over what we received in [lo, hi): its clock minus ours (seconds; positive =
+-- ahead) from meter values, status notifications and transaction starts and stops. The median
+-- resists batches sent late (an offline backlog looks like a clock far behind); flagged when
+-- |median| > wattline.clock_drift_limit_s (default 60).
+WITH samples AS (
+    SELECT charge_point_id, received_at, extract(epoch FROM time - received_at) AS drift_s
+      FROM wattline.meter_values WHERE received_at >= %(lo)s AND received_at < %(hi)s
+    UNION ALL
+    SELECT charge_point_id, received_at, extract(epoch FROM time - received_at)
+      FROM wattline.status_notifications WHERE received_at >= %(lo)s AND received_at < %(hi)s
+    UNION ALL
+    SELECT charge_point_id, start_received_at, extract(epoch FROM started_at - start_received_at)
+      FROM wattline.transactions
+     WHERE start_received_at >= %(lo)s AND start_received_at < %(hi)s
+    UNION ALL
+    SELECT charge_point_id, stop_received_at, extract(epoch FROM stopped_at - stop_received_at)
+      FROM wattline.transactions
+     WHERE stop_received_at >= %(lo)s AND stop_received_at < %(hi)s
+), d AS (
+    SELECT charge_point_id, count(*) AS samples,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY drift_s::float8) AS median_s,
+           max(abs(drift_s)) AS max_abs_s,
+           (array_agg(drift_s ORDER BY received_at DESC))[1] AS latest_s
+      FROM samples GROUP BY charge_point_id
+)
+SELECT charge_point_id, samples, round(median_s::numeric, 1) AS median_drift_s,
+       round(max_abs_s, 1) AS max_abs_drift_s, round(latest_s, 1) AS latest_drift_s,
+       abs(median_s) > wattline.setting('clock_drift_limit_s', 60) AS drift_flagged
+  FROM d ORDER BY charge_point_id;
+
+-- completeness_counts --
+-- Samples received per device and UTC day in [lo, hi): each connector's main energy register
+-- and each meter (its registers read together count once per time)
+SELECT 'connector' AS device_kind, charge_point_id || ':' || connector_id AS device,
+       date_trunc('day', time, 'UTC') AS day, count(*) AS received
+  FROM wattline.meter_values
+ WHERE measurand = 'Energy.Active.Import.Register' AND phase = '' AND location = 'Outlet'
+   AND time >= %(lo)s AND time < %(hi)s
+ GROUP BY 1, 2, 3
+UNION ALL
+SELECT 'meter', g.serial, date_trunc('day', r.time, 'UTC'), count(DISTINCT r.time)
+  FROM wattline.register_readings r
+  JOIN wattline.meter_registry g ON g.id = r.meter_id
+ WHERE r.time >= %(lo)s AND r.time < %(hi)s
+ GROUP BY 1, 2, 3;
