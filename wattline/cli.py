@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from wattline import cli_analytics, cli_mqtt, cli_ocpp
+from wattline import cli_analytics, cli_dashboard, cli_mqtt, cli_ocpp
 from wattline.settings import Settings
 
 
@@ -94,6 +94,7 @@ def parser() -> argparse.ArgumentParser:
     targets = simulate.add_subparsers(dest="target", required=True)
     for module in (cli_ocpp, cli_mqtt):
         module.register(sub, targets)
+    cli_dashboard.register(sub)
     return p
 
 

@@ -31,9 +31,11 @@ DECLARE
     inserted bigint;
 BEGIN
     -- Two writers merging the same register would each compute deltas without the other's rows.
-    PERFORM pg_advisory_xact_lock(hashtext('wattline.register'), hashtext(k))
-       FROM (SELECT DISTINCT register_id::text AS k FROM pg_temp.stage_register_readings
-              ORDER BY 1) locks;
+    -- Registers hash into 64 lock slots, so a batch from a whole fleet takes at most 64 locks
+    -- (one lock per register would exhaust the lock table), in a fixed order (no deadlocks).
+    PERFORM pg_advisory_xact_lock(hashtext('wattline.register'), slot)
+       FROM (SELECT DISTINCT abs(hashtext(register_id::text) % 64) AS slot
+               FROM pg_temp.stage_register_readings ORDER BY 1) locks;
 
     WITH staged AS (
         SELECT DISTINCT ON (register_id, time) *
@@ -103,8 +105,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     inserted bigint;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('wattline.meter_values'), hashtext(k))
-       FROM (SELECT DISTINCT charge_point_id || '/' || connector_id AS k
+    PERFORM pg_advisory_xact_lock(hashtext('wattline.meter_values'), slot)
+       FROM (SELECT DISTINCT abs(hashtext(charge_point_id || '/' || connector_id) % 64) AS slot
                FROM pg_temp.stage_meter_values ORDER BY 1) locks;
 
     WITH staged AS (

@@ -11,37 +11,38 @@ RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
 $$;
 
 -- TimescaleDB's last(value, time) and first(value, time), for the numeric columns rollups use.
+-- They live in schema wattline with their state type, so that wattline_reader, which sees
+-- nothing of wattline_admin, can call them in its own queries.
 DO $$ BEGIN
-    CREATE TYPE wattline_admin.numeric_at AS (v numeric, t timestamptz);
+    CREATE TYPE wattline.numeric_at AS (v numeric, t timestamptz);
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION wattline_admin.later_of(s wattline_admin.numeric_at, v numeric,
+CREATE OR REPLACE FUNCTION wattline.numeric_later(s wattline.numeric_at, v numeric, t timestamptz)
+RETURNS wattline.numeric_at LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t IS NULL THEN s
+                WHEN s IS NULL OR t >= s.t THEN ROW(v, t)::wattline.numeric_at
+                ELSE s END
+$$;
+
+CREATE OR REPLACE FUNCTION wattline.numeric_earlier(s wattline.numeric_at, v numeric,
                                                     t timestamptz)
-RETURNS wattline_admin.numeric_at LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+RETURNS wattline.numeric_at LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN t IS NULL THEN s
-                WHEN s IS NULL OR t >= s.t THEN ROW(v, t)::wattline_admin.numeric_at
+                WHEN s IS NULL OR t < s.t THEN ROW(v, t)::wattline.numeric_at
                 ELSE s END
 $$;
 
-CREATE OR REPLACE FUNCTION wattline_admin.earlier_of(s wattline_admin.numeric_at, v numeric,
-                                                      t timestamptz)
-RETURNS wattline_admin.numeric_at LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN t IS NULL THEN s
-                WHEN s IS NULL OR t < s.t THEN ROW(v, t)::wattline_admin.numeric_at
-                ELSE s END
-$$;
-
-CREATE OR REPLACE FUNCTION wattline_admin.value_of(s wattline_admin.numeric_at)
+CREATE OR REPLACE FUNCTION wattline.numeric_at_value(s wattline.numeric_at)
 RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT s.v $$;
 
 CREATE OR REPLACE AGGREGATE wattline.last(numeric, timestamptz) (
-    SFUNC = wattline_admin.later_of, STYPE = wattline_admin.numeric_at,
-    FINALFUNC = wattline_admin.value_of);
+    SFUNC = wattline.numeric_later, STYPE = wattline.numeric_at,
+    FINALFUNC = wattline.numeric_at_value);
 
 CREATE OR REPLACE AGGREGATE wattline.first(numeric, timestamptz) (
-    SFUNC = wattline_admin.earlier_of, STYPE = wattline_admin.numeric_at,
-    FINALFUNC = wattline_admin.value_of);
+    SFUNC = wattline.numeric_earlier, STYPE = wattline.numeric_at,
+    FINALFUNC = wattline.numeric_at_value);
 
 CREATE OR REPLACE FUNCTION wattline_admin.create_series(
     relation regclass, time_column text, chunk_interval interval, segment_by text,

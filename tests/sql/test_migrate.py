@@ -162,3 +162,8 @@ def test_the_reader_role_reads_rollups_and_views_but_cannot_write(db_url):
         assert reader.execute("SELECT count(id) FROM wattline.charge_points").fetchone() == (0,)
         with pytest.raises(errors.InsufficientPrivilege):
             reader.execute("SELECT * FROM wattline_admin.schema_migrations")
+        # The profile's time_bucket and last() are for reporting tools too.
+        reader.execute(
+            "SELECT time_bucket('1 day', time), last(balance, time)"
+            " FROM meter_prepay_balance GROUP BY 1"
+        )

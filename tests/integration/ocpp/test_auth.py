@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 import websockets
-from conftest import TEST_CONFIG, charge_point, execute, running, url_of
 from ocpp.v16 import call
+from ocpp_support import TEST_CONFIG, charge_point, execute, running, url_of
 from websockets.exceptions import InvalidStatus
 
 from ingest.ocpp.auth import hash_password

@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import pytest
-from conftest import charge_point, eventually, exchange, query, raw_socket
 from ocpp.v16 import call
+from ocpp_support import charge_point, eventually, exchange, query, raw_socket
 from websockets.exceptions import ConnectionClosed
 
 START = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import charge_point, eventually, execute, query
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
+from ocpp_support import charge_point, eventually, execute, query
 
 
 class Wallbox(ChargePoint):

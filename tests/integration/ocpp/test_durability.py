@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from conftest import TEST_CONFIG, charge_point, eventually, query, running
 from databases import copy_database, database_url, drop_database
 from ocpp.v16 import call
+from ocpp_support import TEST_CONFIG, charge_point, eventually, query, running
 
 T0 = "2024-01-27T09:45:00Z"
 

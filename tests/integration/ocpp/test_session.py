@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import charge_point, eventually, execute, query
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
+from ocpp_support import charge_point, eventually, execute, query
 
 T0 = "2024-01-27T09:45:00Z"
 T_MID = "2024-01-27T10:15:00Z"

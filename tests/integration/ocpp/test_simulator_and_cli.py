@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import eventually, query
+from ocpp_support import eventually, query
 
 from ingest.ocpp.simulator import Fleet, FleetOptions
 from wattline import cli

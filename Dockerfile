@@ -1,0 +1,13 @@
+# One image for every wattline process; docker-compose.yml picks the command.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY sql sql
+COPY ingest ingest
+COPY analytics analytics
+COPY dashboard dashboard
+COPY wattline wattline
+RUN pip install --no-cache-dir .
+RUN useradd --create-home wattline && mkdir -p /app/spool && chown wattline /app/spool
+USER wattline
+ENTRYPOINT ["wattline"]

@@ -1,0 +1,141 @@
+"""Chargers: live status cards for every charge point and connector, then one charge point in
+detail (connectors, transactions, energy and power, OCPP log, operator commands)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cache, charts, commands, data
+from dashboard.config import DashboardConfig
+from dashboard.widgets import range_picker
+
+PAGE_SIZE = 20
+FRESHNESS_ICON = {"good": "🟢", "warning": "🟠", "stale": "🔴", "never": "⚪"}
+
+config = DashboardConfig.from_env()
+dsn = config.reader_url
+st.title("Chargers")
+
+
+def _connector_line(row: dict) -> str:
+    icon = FRESHNESS_ICON.get(row["freshness"] or "never", "⚪")
+    parts = [f"{icon} **#{row['connector_id']}** {row['status'] or 'unknown'}"]
+    if row["meter_kwh"] is not None:
+        parts.append(f"{row['meter_kwh']} kWh register")
+    if row["transaction_id"] is not None:
+        parts.append(f"session {row['transaction_id']}: {row['energy_since_start_kwh']} kWh")
+    if row["error_code"] and row["error_code"] != "NoError":
+        parts.append(f"⚠️ {row['error_code']}")
+    return " · ".join(parts)
+
+
+@st.fragment(run_every=config.refresh_s)
+def status_cards() -> None:
+    cards = cache.frame(dsn, "dash_charger_cards")
+    if cards.is_empty():
+        st.info("No charge points yet. They appear when they connect to `wattline ocpp`.")
+        return
+    columns = st.columns(3)
+    for i, (cp_id,) in enumerate(
+        cards.select("charge_point_id").unique(maintain_order=True).rows()
+    ):
+        rows = cards.filter(pl.col("charge_point_id") == cp_id).to_dicts()
+        with columns[i % 3].container(border=True):
+            st.markdown(f"### {cp_id}")
+            seen = rows[0]["last_seen_at"]
+            seen_text = seen.strftime("%Y-%m-%d %H:%M:%S UTC") if seen else "never"
+            st.caption(
+                f"{rows[0]['vendor'] or ''} {rows[0]['model'] or ''} · last seen {seen_text}"
+            )
+            for row in rows:
+                if row["connector_id"] is not None:
+                    st.markdown(_connector_line(row))
+
+
+status_cards()
+
+summary = cache.frame(dsn, "dash_charger_summary")
+if summary.is_empty():
+    st.stop()
+st.subheader("Charge point detail")
+cp_id = st.selectbox("Charge point", summary["charge_point_id"].to_list(), key="cp")
+st.dataframe(summary.filter(pl.col("charge_point_id") == cp_id), hide_index=True)
+
+
+@st.fragment(run_every=config.refresh_s)
+def live_connectors() -> None:
+    st.markdown("**Connectors: live meter status and freshness**")
+    st.dataframe(cache.frame(dsn, "dash_connector_status", charge_point_id=cp_id), hide_index=True)
+
+
+live_connectors()
+
+st.markdown("**Transactions**")
+lo, hi = range_picker("tx_range")
+total = cache.scalar(dsn, "dash_transactions_count", charge_point_id=cp_id, lo=lo, hi=hi)
+pages = data.page_count(total, PAGE_SIZE)
+page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="tx_page")
+sessions = cache.frame(
+    dsn,
+    "dash_transactions_page",
+    charge_point_id=cp_id,
+    lo=lo,
+    hi=hi,
+    limit=PAGE_SIZE,
+    offset=(page - 1) * PAGE_SIZE,
+)
+st.caption(f"{total} session(s) started in this range")
+st.dataframe(sessions, hide_index=True)
+
+energy = cache.frame(dsn, "dash_charger_energy_hourly", charge_point_id=cp_id, lo=lo, hi=hi)
+power = cache.series(dsn, "dash_charger_power", lo, hi, charge_point_id=cp_id)
+left, right = st.columns(2)
+left.plotly_chart(
+    charts.energy_bars(energy, "bucket", "energy_kwh", "connector_id", "Energy per hour (kWh)"),
+    key="energy_chart",
+)
+right.plotly_chart(charts.power_lines(power), key="power_chart")
+
+st.markdown("**Recent OCPP messages**")
+st.dataframe(cache.frame(dsn, "dash_ocpp_log", charge_point_id=cp_id, limit=50), hide_index=True)
+
+st.markdown("**Operator commands**")
+if not config.operator_password:
+    st.info("Operator commands are disabled: set WATTLINE_OPERATOR_PASSWORD to enable them.")
+elif not st.session_state.get("operator"):
+    st.info("Sign in as operator (sidebar) to send commands.")
+else:
+    connectors = cache.frame(dsn, "dash_connector_status", charge_point_id=cp_id)
+    with st.form("command"):
+        label = st.selectbox("Command", list(commands.ACTIONS), key="cmd_label")
+        connector = st.number_input("Connector", 0, 99, 1, key="cmd_connector")
+        id_tag = st.text_input("Id tag (Start)", key="cmd_tag")
+        reset_type = st.selectbox("Reset type", ["Soft", "Hard"], key="cmd_reset")
+        message = st.selectbox("Message (Trigger)", commands.TRIGGER_MESSAGES, key="cmd_msg")
+        if st.form_submit_button("Send"):
+            open_tx = connectors.filter(pl.col("connector_id") == connector)["transaction_id"]
+            try:
+                body = commands.payload(
+                    label,
+                    connector_id=int(connector),
+                    id_tag=id_tag,
+                    transaction_id=open_tx[0] if len(open_tx) else None,
+                    reset_type=reset_type,
+                    requested_message=message,
+                )
+                command_id = commands.request(config.writer_url, cp_id, label, body)
+                cache.frame.clear()
+                st.success(f"Command {command_id} requested: {commands.ACTIONS[label]}")
+            except ValueError as exc:
+                st.error(str(exc))
+
+
+@st.fragment(run_every=config.refresh_s)
+def command_results() -> None:
+    st.dataframe(
+        cache.frame(dsn, "dash_commands", charge_point_id=cp_id, limit=20), hide_index=True
+    )
+
+
+command_results()

@@ -1,0 +1,38 @@
+"""Streamlit caching around data.py: one read-only pool per DSN for the whole server, and query
+results cached for a few seconds per set of widget values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import streamlit as st
+from psycopg_pool import ConnectionPool
+
+from dashboard import data
+from sql import db
+
+TTL_S = 5
+
+
+@st.cache_resource(on_release=lambda pool: pool.close())
+def reader_pool(dsn: str) -> ConnectionPool:
+    return db.pool(dsn, min_size=1, max_size=4, name="wattline-dashboard")
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def frame(dsn: str, query: str, **params: Any) -> pl.DataFrame:
+    with reader_pool(dsn).connection() as conn:
+        return data.frame(conn, query, params)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def scalar(dsn: str, query: str, **params: Any) -> Any:
+    with reader_pool(dsn).connection() as conn:
+        return data.scalar(conn, query, params)
+
+
+def series(dsn: str, query: str, lo: datetime, hi: datetime, **params: Any) -> pl.DataFrame:
+    """A time series in buckets wide enough to keep a chart under ``data.MAX_POINTS``."""
+    return frame(dsn, query, lo=lo, hi=hi, bucket=data.bucket_for(hi - lo), **params)

@@ -1,0 +1,22 @@
+"""Widgets shared by pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from dashboard import ranges
+
+
+def range_picker(key: str, default: str = "Last 24 hours") -> tuple[datetime, datetime]:
+    """A preset range or whole UTC days; the last 24 hours unless the user picks otherwise."""
+    options = [*ranges.PRESETS, ranges.CUSTOM]
+    label = st.radio("Range", options, index=options.index(default), horizontal=True, key=key)
+    now = ranges.utcnow()
+    if label != ranges.CUSTOM:
+        return ranges.preset_range(label, now)
+    today = now.date()
+    picked = st.date_input("Days (UTC)", value=(today, today), key=f"{key}_days")
+    first, last = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today,) * 2
+    return ranges.days_range(first, last)

@@ -1,0 +1,203 @@
+-- What the dashboard reads (as wattline_reader) and the one thing it writes (operator commands,
+-- with the app's own role). Times come back as timestamptz; ids that are uuids come back as
+-- text, and money stays numeric, so the pages show exactly what the views computed.
+
+-- dash_charger_cards --
+-- One row per connector of every charge point, with the charge point's summary beside it.
+SELECT cp.id AS charge_point_id, cp.vendor, cp.model, cp.site, cp.last_seen_at,
+       c.connector_id, c.status, c.error_code, c.status_at,
+       m.meter_kwh, m.meter_at, m.freshness, m.transaction_id,
+       m.energy_since_start_kwh, m.estimated_cost, m.currency
+  FROM wattline.charge_points cp
+  LEFT JOIN wattline.connectors c ON c.charge_point_id = cp.id
+  LEFT JOIN wattline.connector_meter_status m
+         ON m.charge_point_id = c.charge_point_id AND m.connector_id = c.connector_id
+ ORDER BY cp.id, c.connector_id;
+
+-- dash_charger_summary --
+SELECT charge_point_id, vendor, model, site, registration_status, last_seen_at, sessions,
+       energy_kwh, last_stop_at, last_error_code, last_error_at
+  FROM wattline.charger_summary
+ ORDER BY charge_point_id;
+
+-- dash_connector_status --
+-- The live meter status of one charge point's connectors.
+SELECT connector_id, status, meter_kwh, meter_at, meter_age, freshness, transaction_id,
+       started_at, energy_since_start_kwh, estimated_cost, currency, duration
+  FROM wattline.connector_meter_status
+ WHERE charge_point_id = %(charge_point_id)s
+ ORDER BY connector_id;
+
+-- dash_transactions_count --
+SELECT count(*) AS n
+  FROM wattline.session_report
+ WHERE charge_point_id = %(charge_point_id)s
+   AND started_at >= %(lo)s AND started_at < %(hi)s;
+
+-- dash_transactions_page --
+-- One page of a charge point's sessions started in [lo, hi), newest first.
+SELECT transaction_id, connector_id, id_tag, started_at, stopped_at, stop_reason,
+       energy_kwh, end_source, currency, cost, tax, total, soc_change_pct, average_kw
+  FROM wattline.session_report
+ WHERE charge_point_id = %(charge_point_id)s
+   AND started_at >= %(lo)s AND started_at < %(hi)s
+ ORDER BY started_at DESC, transaction_id DESC
+ LIMIT %(limit)s OFFSET %(offset)s;
+
+-- dash_charger_energy_hourly --
+SELECT bucket, connector_id, (energy_wh / 1000)::float8 AS energy_kwh
+  FROM wattline.connector_energy_hourly
+ WHERE charge_point_id = %(charge_point_id)s AND bucket >= %(lo)s AND bucket < %(hi)s
+ ORDER BY bucket, connector_id;
+
+-- dash_charger_power --
+-- Active power in buckets wide enough that a chart never gets more than about 1000 points.
+SELECT time_bucket(%(bucket)s::interval, time) AS bucket, connector_id,
+       (avg(value) / 1000)::float8 AS power_kw
+  FROM wattline.meter_values
+ WHERE charge_point_id = %(charge_point_id)s AND measurand = 'Power.Active.Import'
+   AND phase = '' AND time >= %(lo)s AND time < %(hi)s
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
+
+-- dash_ocpp_log --
+SELECT time, direction, message_type, action, message_id, coalesce(payload::text, raw) AS payload
+  FROM wattline.ocpp_messages
+ WHERE charge_point_id = %(charge_point_id)s
+ ORDER BY time DESC
+ LIMIT %(limit)s;
+
+-- dash_commands --
+SELECT id, action, payload::text AS payload, status, requested_by, requested_at, answered_at,
+       response::text AS response, error
+  FROM wattline.commands
+ WHERE charge_point_id = %(charge_point_id)s
+ ORDER BY id DESC
+ LIMIT %(limit)s;
+
+-- dash_request_command --
+-- The commands_notify trigger (0006) wakes the central system holding the charge point.
+INSERT INTO wattline.commands (charge_point_id, action, payload, requested_by)
+VALUES (%(charge_point_id)s, %(action)s, %(payload)s, %(requested_by)s)
+RETURNING id;
+
+-- dash_meters --
+SELECT r.id::text AS meter_id, r.serial, r.name, r.kind, r.timezone
+  FROM wattline.meter_registry r
+ ORDER BY r.serial;
+
+-- dash_meters_low_balance --
+SELECT serial, name, balance, emergency_credit, balance_updated_at, threshold
+  FROM wattline.meters_low_balance
+ ORDER BY balance;
+
+-- dash_meters_offline --
+SELECT serial, name, last_online, offline_for
+  FROM wattline.meters_offline_recently
+ ORDER BY last_online NULLS FIRST;
+
+-- dash_meter_health --
+-- Signal and clock per meter, flagged by the limits of DESIGN.md (CSQ < 10, drift > 60 s), and
+-- the freshness of its latest register reading (good < 2 min, warning 2-5 min, else stale).
+SELECT r.serial, r.name, s.csq, s.csq < 10 AS poor_signal,
+       s.clock_time_diff_seconds AS clock_drift_s,
+       abs(s.clock_time_diff_seconds) > 60 AS drift_flagged,
+       s.voltage, s.health, s.last_seen_at, lr.time AS last_reading_at,
+       CASE WHEN lr.time IS NULL THEN 'never'
+            WHEN now() - lr.time < INTERVAL '2 minutes' THEN 'good'
+            WHEN now() - lr.time <= INTERVAL '5 minutes' THEN 'warning'
+            ELSE 'stale' END AS reading_freshness
+  FROM wattline.meter_registry r
+  LEFT JOIN wattline.meter_shadows s ON s.id = r.id
+  LEFT JOIN LATERAL (
+        SELECT rr.time FROM wattline.register_readings rr
+         WHERE rr.meter_id = r.id ORDER BY rr.time DESC LIMIT 1) lr ON true
+ ORDER BY r.serial;
+
+-- dash_meter_tariffs --
+SELECT serial, active_standing_charge, active_unit_rate_a, active_unit_rate_b,
+       active_emergency_credit, future_standing_charge, future_unit_rate_a, future_unit_rate_b,
+       future_activation_datetime
+  FROM wattline.meter_shadows_tariffs
+ WHERE tariffs_active IS NOT NULL OR tariffs_future IS NOT NULL
+ ORDER BY serial;
+
+-- dash_balance_history --
+-- A meter's balance, bucketed so the chart stays under about 1000 points. (array_agg, not
+-- last(): the postgres profile's last() lives in wattline_admin, which the reader cannot use.)
+SELECT time_bucket(%(bucket)s::interval, time) AS bucket,
+       ((array_agg(balance ORDER BY time DESC))[1])::float8 AS balance,
+       ((array_agg(emergency_credit ORDER BY time DESC))[1])::float8 AS emergency_credit
+  FROM wattline.meter_prepay_balance
+ WHERE meter_id = %(meter_id)s::uuid AND time >= %(lo)s AND time < %(hi)s
+ GROUP BY 1
+ ORDER BY 1;
+
+-- dash_balance_daily --
+SELECT bucket, min_balance, max_balance, last_balance, last_emergency_credit, readings
+  FROM wattline.prepay_balance_daily
+ WHERE meter_id = %(meter_id)s::uuid AND bucket >= %(lo)s AND bucket < %(hi)s
+ ORDER BY bucket DESC;
+
+-- dash_estimator_readings --
+-- A meter's net power and net energy per reading time (all elements together), for the live
+-- settlement estimator: export − import, positive while exporting.
+SELECT time,
+       sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
+       sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
+  FROM wattline.register_readings
+ WHERE meter_id = %(meter_id)s::uuid AND time >= %(lo)s AND time <= %(hi)s
+ GROUP BY time
+ ORDER BY time;
+
+-- dash_active_sessions --
+-- Open sessions with what the live session estimator needs: energy so far, rate and tax, the
+-- car's battery and the charger's latest state-of-charge reading.
+SELECT m.charge_point_id, m.connector_id, m.transaction_id, t.id_tag, m.started_at,
+       m.duration, m.energy_since_start_kwh, m.freshness, m.meter_at,
+       tf.currency, tf.energy_rate, tf.tax_rate, v.battery_kwh, v.km_per_kwh,
+       c.max_power_kw AS connector_max_kw, soc.value AS soc_pct
+  FROM wattline.connector_meter_status m
+  JOIN wattline.transactions t ON t.id = m.transaction_id
+  JOIN wattline.connectors c
+    ON c.charge_point_id = m.charge_point_id AND c.connector_id = m.connector_id
+  LEFT JOIN wattline.tariffs tf ON tf.id = c.tariff_id
+  LEFT JOIN wattline.vehicles v ON v.id_tag = t.id_tag
+  LEFT JOIN LATERAL (
+        SELECT mv.value FROM wattline.meter_values mv
+         WHERE mv.charge_point_id = m.charge_point_id AND mv.connector_id = m.connector_id
+           AND mv.measurand = 'SoC' AND mv.time >= m.started_at
+         ORDER BY mv.time DESC LIMIT 1) soc ON true
+ ORDER BY m.charge_point_id, m.connector_id;
+
+-- dash_energy_by_charger_day --
+SELECT bucket AS day, charge_point_id, sum(energy_wh / 1000)::float8 AS energy_kwh
+  FROM wattline.connector_energy_daily
+ WHERE bucket >= %(lo)s AND bucket < %(hi)s
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
+
+-- dash_energy_by_meter_day --
+SELECT e.bucket AS day, r.serial, sum(e.import_wh / 1000)::float8 AS import_kwh,
+       sum(e.export_wh / 1000)::float8 AS export_kwh
+  FROM wattline.meter_energy_daily e
+  JOIN wattline.meter_registry r ON r.id = e.meter_id
+ WHERE e.bucket >= %(lo)s AND e.bucket < %(hi)s
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
+
+-- dash_sessions_report --
+SELECT transaction_id, charge_point_id, connector_id, id_tag, started_at, stopped_at,
+       energy_kwh, end_source, currency, cost, tax, total, soc_change_pct, range_added_km,
+       average_kw, efficiency_pct
+  FROM wattline.session_report
+ WHERE started_at >= %(lo)s AND started_at < %(hi)s
+ ORDER BY started_at DESC
+ LIMIT %(limit)s;
+
+-- dash_relation_exists --
+SELECT to_regclass(%(relation)s) IS NOT NULL AS found;
+
+-- dash_data_completeness --
+-- Only run when the view exists (it comes with the analytics work).
+SELECT * FROM wattline.data_completeness LIMIT %(limit)s;

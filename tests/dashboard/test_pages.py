@@ -1,0 +1,125 @@
+"""Every page through AppTest against a seeded database (seed.sql): the numbers and elements a
+user would look for, and no exception."""
+
+from __future__ import annotations
+
+from dashboard_app import APP
+from streamlit.testing.v1 import AppTest
+
+from sql import db
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    if page:
+        at.switch_page(f"app_pages/{page}").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
+    at = _app()
+    text = _text(at)
+    assert "### CP-1" in text and "### CP-2" in text
+    assert "🟢 **#2** Charging · 7.000 kWh register · session 2: 3.000 kWh" in text
+    assert "⚠️ GroundFailure" in text
+    # Session 1 in the default last-24-hours range: 10.111 kWh for 149.14 INR.
+    sessions = at.dataframe[2].value
+    one = sessions[sessions["transaction_id"] == 1].iloc[0]
+    assert str(one["energy_kwh"]) == "10.111" and str(one["total"]) == "149.14"
+    assert "2 session(s) started in this range" in text
+    assert "BootNotification" in text  # the OCPP log
+    commands = at.dataframe[-1].value
+    assert commands[["action", "status", "response"]].values.tolist() == [
+        ["Reset", "answered", '{"status": "Accepted"}']
+    ]
+    assert any("Sign in as operator" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_an_operator_signs_in_and_sends_a_reset(dashboard_env):
+    at = _app()
+    at.sidebar.text_input[0].input("wrong")
+    at.sidebar.button[0].click().run()
+    assert any("Wrong password" in e.value for e in at.sidebar.error)
+    at.sidebar.text_input[0].input("s3cret")
+    at.sidebar.button[0].click().run()
+    assert any("Signed in as operator" in s.value for s in at.sidebar.success)
+    at.selectbox(key="cmd_label").select("Reset")
+    at.selectbox(key="cmd_reset").select("Hard")
+    submit = [b for b in at.get("button") if getattr(b, "label", "") == "Send"]
+    submit[0].click().run()
+    assert not at.exception, at.exception
+    assert any("Reset" in s.value for s in at.success)
+    with db.connect(dashboard_env) as conn:
+        row = conn.execute(
+            "SELECT charge_point_id, action, payload, requested_by FROM commands "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert row == {
+        "charge_point_id": "CP-1",
+        "action": "Reset",
+        "payload": {"type": "Hard"},
+        "requested_by": "dashboard",
+    }
+
+
+def test_without_an_operator_password_commands_are_disabled(dashboard_env, monkeypatch):
+    monkeypatch.delenv("WATTLINE_OPERATOR_PASSWORD")
+    at = _app()
+    assert any("Operator commands are disabled" in i.value for i in at.sidebar.info)
+    assert not at.sidebar.text_input
+
+
+def test_meter_health_page_flags_low_balance_offline_signal_and_tariffs(dashboard_env):
+    at = _app("meter_health.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Low balance": "1",
+        "Offline (> 1 h)": "1",
+        "Poor signal (CSQ < 10)": "1",
+        "Clock drift > 60 s": "1",
+    }
+    low = at.dataframe[0].value
+    assert low["serial"].tolist() == ["LOW-0001"] and str(low["balance"][0]) == "4.37"
+    health = at.dataframe[2].value.set_index("serial")
+    assert health.loc["LOW-0001", "clock_drift_s"] == 125
+    assert health.loc["SOLAR-0001", "reading_freshness"] == "good"
+    assert health.loc["LOW-0001", "reading_freshness"] == "never"
+    assert len(at.get("plotly_chart")) == 1
+    tariffs = _text(at)
+    assert "0.3111" in tariffs and "0.2843" in tariffs
+
+
+def test_estimator_page_shows_the_settlement_estimate_and_live_session(dashboard_env):
+    at = _app("estimator.py")
+    at.selectbox(key="estimator_meter").select("SOLAR-0001").run()
+    assert not at.exception, at.exception
+    text = _text(at)
+    assert "### Exporting (5-minute period)" in text
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Current power"] == "4.30 kW"
+    assert metrics["Mean power (last 10)"] == "4.30 kW"
+    assert "time remaining" in text
+    assert len(at.get("progress")) == 1
+    # The open session: 7.000 - 4.000 kWh at 12.50 + 18 % = 37.50 + 6.75 = 44.25.
+    assert metrics["Energy"] == "3.000 kWh"
+    assert metrics["Cost with tax"] == "44.25 INR"
+    assert metrics["SOC (charger)"] == "55 %"
+
+
+def test_reports_page_has_energy_sessions_and_downloads(dashboard_env):
+    at = _app("reports.py")
+    by_charger = at.dataframe[0].value
+    assert round(by_charger["energy_kwh"].sum(), 3) == 9.268  # 11 deltas of 842.583 Wh
+    sessions = at.dataframe[2].value
+    assert "149.14" in sessions.astype(str).to_csv()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["CSV", "Parquet"] * 3

@@ -1,0 +1,98 @@
+"""Helpers for the OCPP tests: a central system on a free port against the test's own database,
+and real WebSocket clients (the ocpp library's ChargePoint for whole sessions, raw frames for bad
+input). A module of its own name: test directories each have a conftest, so importing from
+"conftest" would pick whichever was loaded first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+import websockets
+from ocpp.v16 import ChargePoint
+
+from ingest.ocpp.config import OcppConfig
+from ingest.ocpp.server import CentralSystem
+from sql import db
+
+TEST_CONFIG = OcppConfig(
+    host="127.0.0.1",
+    port=0,
+    allow_unknown_chargers=True,
+    max_frame_bytes=16_384,
+    ping_interval_s=0.5,
+    ping_timeout_s=0.5,
+    close_timeout_s=0.5,
+    command_timeout_s=2,
+    retry_interval_s=0.2,
+)
+
+
+@asynccontextmanager
+async def running(config: OcppConfig, dsn: str) -> AsyncIterator[CentralSystem]:
+    system = CentralSystem(config, dsn)
+    await system.start()
+    try:
+        yield system
+    finally:
+        await system.stop()
+
+
+def url_of(system: CentralSystem, identity: str) -> str:
+    return f"ws://127.0.0.1:{system.port}/ocpp/{identity}"
+
+
+@asynccontextmanager
+async def charge_point(
+    system: CentralSystem, identity: str, cls: type[ChargePoint] = ChargePoint, **connect: Any
+) -> AsyncIterator[ChargePoint]:
+    """A connected ocpp-library charge point, serving the central system's calls."""
+    async with websockets.connect(
+        url_of(system, identity), subprotocols=["ocpp1.6"], **connect
+    ) as ws:
+        client = cls(identity, ws)
+        task = asyncio.create_task(client.start())
+        try:
+            yield client
+        finally:
+            task.cancel()
+
+
+@asynccontextmanager
+async def raw_socket(system: CentralSystem, identity: str) -> AsyncIterator[Any]:
+    async with websockets.connect(url_of(system, identity), subprotocols=["ocpp1.6"]) as ws:
+        yield ws
+
+
+async def exchange(ws: Any, frame: str | list, timeout: float = 5) -> list:
+    """Send one frame and return the answer, parsed."""
+    await ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+def query(dsn: str, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    with db.connect(dsn, autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def execute(dsn: str, sql: str, params: Any = None) -> None:
+    with psycopg.connect(db.with_session_options(dsn), autocommit=True) as conn:
+        conn.execute(sql, params)
+
+
+async def eventually(check: Callable[[], Any | Awaitable[Any]], timeout: float = 5.0) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
+        await asyncio.sleep(0.05)
