@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 from psycopg_pool import ConnectionPool
 
+from analytics.completeness import completeness_report, expected_interval_s
 from dashboard import data
 from sql import db
 
@@ -36,3 +37,10 @@ def scalar(dsn: str, query: str, **params: Any) -> Any:
 def series(dsn: str, query: str, lo: datetime, hi: datetime, **params: Any) -> pl.DataFrame:
     """A time series in buckets wide enough to keep a chart under ``data.MAX_POINTS``."""
     return frame(dsn, query, lo=lo, hi=hi, bucket=data.bucket_for(hi - lo), **params)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def completeness(dsn: str, lo: datetime, hi: datetime) -> pl.DataFrame:
+    """Expected vs received samples per device and UTC day (analytics/completeness.py)."""
+    with reader_pool(dsn).connection() as conn:
+        return completeness_report(conn, lo, hi, expected_interval_s())

@@ -1,5 +1,5 @@
-"""Reports: energy by charger, meter and day from the rollups; sessions; data completeness
-where the database has it; CSV and Parquet downloads of each table."""
+"""Reports: energy by charger, meter and day from the rollups; sessions; data completeness;
+CSV and Parquet downloads of each table."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ session_rows = cache.frame(dsn, "dash_sessions_report", lo=lo, hi=hi, limit=5000
 st.dataframe(session_rows, hide_index=True)
 downloads(session_rows, "sessions")
 
-if cache.scalar(dsn, "dash_relation_exists", relation="wattline.data_completeness"):
-    st.subheader("Data completeness")
-    completeness = cache.frame(dsn, "dash_data_completeness", limit=5000)
-    st.dataframe(completeness, hide_index=True)
-    downloads(completeness, "data_completeness")
+st.subheader("Data completeness")
+completeness = cache.completeness(dsn, lo, hi)
+st.caption("Samples received against samples expected per device and UTC day.")
+st.dataframe(completeness, hide_index=True)
+downloads(completeness, "data_completeness")

@@ -194,10 +194,3 @@ SELECT transaction_id, charge_point_id, connector_id, id_tag, started_at, stoppe
  WHERE started_at >= %(lo)s AND started_at < %(hi)s
  ORDER BY started_at DESC
  LIMIT %(limit)s;
-
--- dash_relation_exists --
-SELECT to_regclass(%(relation)s) IS NOT NULL AS found;
-
--- dash_data_completeness --
--- Only run when the view exists (it comes with the analytics work).
-SELECT * FROM wattline.data_completeness LIMIT %(limit)s;

@@ -121,5 +121,12 @@ def test_reports_page_has_energy_sessions_and_downloads(dashboard_env):
     assert round(by_charger["energy_kwh"].sum(), 3) == 9.268  # 11 deltas of 842.583 Wh
     sessions = at.dataframe[2].value
     assert "149.14" in sessions.astype(str).to_csv()
+    # Completeness: CP-1:1 sent 12 energy registers and the prosumer 60 readings, whichever UTC
+    # days they fall on. The prosumer's newest reading is stamped at seeding and the window ends
+    # at now floored to 10 s, so it may fall just after the window.
+    completeness = at.dataframe[3].value
+    received = completeness.groupby("device")["received"].sum().to_dict()
+    assert received["CP-1:1"] == 12
+    assert received["SOLAR-0001"] in (59, 60)
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["CSV", "Parquet"] * 3
+    assert labels == ["CSV", "Parquet"] * 4
