@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.clock import aware_time
 from wattline.settings import Settings
 
 _CONNECTOR = re.compile(r"^(?P<cp>[^:]{1,48}):(?P<n>\d+)$")
@@ -35,12 +36,9 @@ def _decimal(text: str, what: str) -> Decimal:
 
 def _instant(text: str, what: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Refused(f"{what} {text!r} is not an ISO-8601 time") from None
-    if value.tzinfo is None:
-        raise _Refused(f"{what} {text!r} needs a time zone (Z or +HH:MM)")
-    return value
+        return aware_time(text)
+    except ValueError as exc:
+        raise _Refused(f"{what} {text!r} {exc}") from None
 
 
 def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:

@@ -8,11 +8,11 @@ import getpass
 import json
 import sys
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import psycopg
 
+from ingest.clock import aware_time
 from wattline.settings import Settings
 
 
@@ -60,7 +60,7 @@ def _idtag_add(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.ocpp import admin
 
     try:
-        expiry = datetime.fromisoformat(args.expiry) if args.expiry else None
+        expiry = aware_time(args.expiry) if args.expiry else None
         admin.save_id_tag(
             settings.database_url, args.id_tag, args.status, expiry, args.parent, args.owner
         )

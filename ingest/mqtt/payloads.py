@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ingest.clock import aware_time
+
 ELEMENTS = ("SINGLE", "A", "B")
 SEVERITIES = ("info", "warning", "error")
 KINDS = ("reading", "balance", "health", "tariff", "event")
@@ -228,12 +230,9 @@ def _ts(d: dict, key: str = "ts") -> datetime:
     if not isinstance(value, str):
         raise Invalid(f"{key} must be an ISO-8601 string, got {_type_name(value)}")
     try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{key} is not an ISO-8601 time: {value!r}") from None
-    if ts.tzinfo is None:
-        raise Invalid(f"{key} has no time zone (add Z or an offset): {value!r}")
-    return ts
+        return aware_time(value)
+    except ValueError as exc:
+        raise Invalid(f"{key} {exc}: {value!r}") from None
 
 
 def _not_in_future(ts: datetime, now: datetime, max_future: timedelta) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from ocpp.exceptions import FormationViolationError, PropertyConstraintViolationError
 
+from ingest.clock import aware_time
+
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
 MAIN_REGISTER = (DEFAULT_MEASURAND, "", "Outlet")  # measurand, phase, location of last_meter_wh
 
@@ -69,17 +71,11 @@ def timestamp(value: str, field: str = "timestamp") -> datetime:
     """An OCPP dateTime. The ocpp library does not check the format, so we do; a time without
     a zone would be read in some unknown local time, so it is refused too."""
     try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        return aware_time(value)
+    except ValueError as exc:
         raise FormationViolationError(
-            description=f"{field} is not an ISO 8601 date-time", details={field: value}
+            description=f"{field} {exc}", details={field: value}
         ) from None
-    if parsed.tzinfo is None:
-        raise FormationViolationError(
-            description=f"{field} has no time zone (use UTC, e.g. 2024-01-27T09:45:00Z)",
-            details={field: value},
-        )
-    return parsed
 
 
 def connector_id(value: int) -> int:
