@@ -71,6 +71,24 @@ def copy_from_file(url: str, data: list[tuple]) -> float:
     return t["seconds"]
 
 
+def check_stored(url: str, data: list[tuple]) -> str:
+    """Every row stored once, and the energy registers' deltas add up to last - first."""
+    span: dict[str, tuple[Decimal, Decimal]] = {}
+    for r in data:
+        if r[5].endswith(".Register"):
+            lo, hi = span.get(r[2], (r[10], r[10]))
+            span[r[2]] = (min(lo, r[10]), max(hi, r[10]))
+    expected = sum(hi - lo for lo, hi in span.values())
+    with connect(url) as conn:
+        n, energy = conn.execute(
+            "SELECT count(*), coalesce(sum(delta), 0) FROM wattline.meter_values"
+        ).fetchone()
+    # Only the writer stores deltas; the baselines store the rows as they are.
+    if n != len(data) or energy not in (0, expected):
+        raise SystemExit(f"stored {n} rows and {energy} Wh; expected {len(data)} and {expected}")
+    return f"{n:,} rows" + (f", {energy:,} Wh of deltas" if energy else "")
+
+
 async def through_writer(url: str, data: list[tuple], per_message: int, producers: int) -> float:
     writer = Writer(url)
     await writer.start()
@@ -87,6 +105,10 @@ async def through_writer(url: str, data: list[tuple], per_message: int, producer
     with timed() as t:
         await asyncio.gather(*(producer() for _ in range(producers)))
     await writer.stop()
+    print(
+        f"writer: {writer.commits} commits, {writer.rows_direct:,} rows direct,"
+        f" {writer.rows_merged:,} merged (first sight of each series)"
+    )
     return t["seconds"]
 
 
@@ -112,13 +134,16 @@ def main() -> None:
     url = fresh_database("wattline_bench_writer")
     results = []
     copy_s = copy_from_file(url, data)
+    print("COPY:", check_stored(url, data))
     results.append(("COPY from a file (the limit)", len(data), copy_s))
     url = fresh_database("wattline_bench_writer")
     writer_s = asyncio.run(through_writer(url, data, per_message=10, producers=1000))
+    print("writer:", check_stored(url, data))
     results.append(("wattline writer, 1000 connections", len(data), writer_s))
     url = fresh_database("wattline_bench_writer")
     slow = data[: args.insert_rows]
     insert_s = insert_per_row(url, slow, per_message=10)
+    print("INSERT per row:", check_stored(url, slow))
     results.append(("INSERT per row, commit per message", len(slow), insert_s))
     limit = len(data) / copy_s
     printed = [

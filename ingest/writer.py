@@ -3,14 +3,20 @@
 Callers hand over a ``Batch`` and await ``write``; it returns once the rows are committed (or,
 while the database is unreachable, fsynced to the spool). Batches that arrive while a commit
 is in flight are committed together in the next transaction, so the number of commits stays
-small under load without delaying a lone message. Rows go through the session's staging tables
-(COPY) and the merge queries of ``sql/queries/ingest.sql``, which drop re-sent rows.
+small under load without delaying a lone message. Register series (meter_values,
+register_readings) are COPYed straight into their tables with deltas computed here whenever the
+writer knows the series' last reading (ingest/series_cache.py); the rest go through the session's
+staging tables (COPY) and the merge queries of ``sql/queries/ingest.sql``, which drop re-sent
+rows and compute deltas in SQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 
+from ingest.series_cache import MeterValuesCache, Plan, RegisterReadingsCache, SeriesCache
 from ingest.spool import Spool
 from sql import db, queries
 
@@ -182,6 +189,7 @@ class Writer:
         max_rows: int = 20_000,
         queue_size: int = 10_000,
         retry_interval_s: float = 2.0,
+        max_series: int | None = None,
     ) -> None:
         self.dsn = dsn
         self.spool = Spool(spool_path) if spool_path else None
@@ -193,6 +201,16 @@ class Writer:
         self._task: asyncio.Task | None = None
         self._down_until = 0.0  # while the database is down, spool without trying to connect
         self.commits = 0
+        self.rows_direct = 0  # register rows COPYed straight in, deltas from the cache
+        self.rows_merged = 0  # register rows staged and merged in SQL
+        # Several writers (processes) may share a database: each is told apart in the slots.
+        self.writer_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        if max_series is None:
+            max_series = int(os.environ.get("WATTLINE_WRITER_SERIES") or 200_000)
+        self._caches: dict[str, SeriesCache] = {
+            "meter_values": MeterValuesCache(max_series),
+            "register_readings": RegisterReadingsCache(max_series),
+        }
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="wattline-writer")
@@ -302,25 +320,23 @@ class Writer:
                 db.with_session_options(self.dsn), connect_timeout=5
             )
             await self._conn.execute(queries.get("create_staging"))
+            await self._conn.execute(queries.get("identify_writer"), {"writer": self.writer_id})
             await self._conn.commit()
         return self._conn
 
     async def _commit(self, batch: Batch) -> None:
         conn = await self._connection()
+        plans: list[tuple[SeriesCache, Plan]] = []
         try:
             async with conn.transaction():
                 async with conn.cursor() as cur:
                     for target, rows in batch.rows.items():
+                        cache = self._caches.get(target)
+                        if cache is not None:
+                            plans.append((cache, await self._write_series(conn, cur, cache, rows)))
+                            continue
                         table, columns, merge = TARGETS[target]
-                        schema, name = table.split(".")
-                        copy = pgsql.SQL("COPY {}.{} ({}) FROM STDIN").format(
-                            pgsql.Identifier(schema),
-                            pgsql.Identifier(name),
-                            pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
-                        )
-                        async with cur.copy(copy) as out:
-                            for row in rows:
-                                await out.write_row(row)
+                        await _copy(cur, table, columns, rows)
                         if merge:
                             await cur.execute(queries.get(merge))
                     for query, params in batch.statements:
@@ -331,7 +347,65 @@ class Writer:
             if conn.closed or conn.broken:
                 self._conn = None
             raise
+        for cache, plan in plans:
+            cache.commit(plan)
+            self.rows_direct += len(plan.fast)
+            self.rows_merged += len(plan.staged)
         self.commits += 1
+
+    async def _write_series(self, conn, cur, cache: SeriesCache, rows: list[tuple]) -> Plan:
+        """COPY the rows whose delta the cache knows straight into the table; stage and merge
+        the others, then read back the last reading of the series they belong to."""
+        series = cache.series
+        keys, slots = cache.keys_and_slots(rows)
+        await cur.execute(
+            queries.get("claim_writer_slots"),
+            {"target": series.target, "slots": slots, "writer": self.writer_id},
+        )
+        plan = cache.claimed(self.writer_id, await cur.fetchall())
+        cache.split(plan, rows, keys)
+        if plan.fast:
+            try:
+                async with conn.transaction():  # a savepoint: the merge can still take them all
+                    await _copy(cur, series.table, series.columns, plan.fast, series.types)
+            except psycopg.errors.UniqueViolation:
+                # Only if the cache was wrong about a series: never trust it again blindly.
+                log.warning("%s: a cached series was stale; merging the batch", series.target)
+                cache.forget()
+                plan = Plan(staged=rows, versions=plan.versions)
+            except (psycopg.DataError, psycopg.ProgrammingError, TypeError, ValueError):
+                # A value of an unexpected Python type for binary COPY: the text COPY into
+                # staging parses what it can and refuses the rest with the database's reason.
+                plan = Plan(staged=rows, versions=plan.versions)
+        if plan.staged:
+            stage, _, merge = TARGETS[series.target]
+            await _copy(cur, stage, TARGETS[series.target][1], plan.staged)
+            await cur.execute(queries.get(merge))
+            await cur.execute(queries.get(series.last_query))
+            cache.loaded(plan, await cur.fetchall())
+        return plan
+
+
+async def _copy(
+    cur, table: str, columns: tuple[str, ...], rows: list[tuple], types: tuple[str, ...] = ()
+) -> None:
+    """COPY ``rows`` into ``table``; in binary when the column ``types`` are given, which
+    formats in half the time but takes only values of exactly the right Python types."""
+    schema, name = table.split(".")
+    copy = pgsql.SQL("COPY {}.{} ({}) FROM STDIN" + (" (FORMAT BINARY)" if types else "")).format(
+        pgsql.Identifier(schema),
+        pgsql.Identifier(name),
+        pgsql.SQL(", ").join(map(pgsql.Identifier, columns)),
+    )
+    async with cur.copy(copy) as out:
+        if types:
+            out.set_types(list(types))
+        # Format rows into the copy's buffer directly and await only when a block is full:
+        # ``await write_row`` per row costs more than formatting the row.
+        format_row, write = out.formatter.write_row, out.write
+        for row in rows:
+            if block := format_row(row):
+                await write(block)
 
 
 class BatchRefused(Exception):

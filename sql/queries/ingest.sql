@@ -25,3 +25,40 @@ INSERT INTO wattline.meter_event_log SELECT * FROM pg_temp.stage_meter_event_log
 
 -- create_staging --
 SELECT wattline.create_staging();
+
+-- Writer slots (0011): lock the slots a transaction touches, in slot order, and bump them;
+-- returns who bumped each last and at which version, so the writer knows which of its cached
+-- last readings are still current.
+-- claim_writer_slots --
+WITH locked AS (
+    SELECT slot, writer, version FROM wattline_admin.writer_slots
+     WHERE target = %(target)s AND slot = ANY(%(slots)s)
+     ORDER BY slot FOR UPDATE
+)
+UPDATE wattline_admin.writer_slots w SET writer = %(writer)s, version = locked.version + 1
+  FROM locked
+ WHERE w.target = %(target)s AND w.slot = locked.slot
+RETURNING locked.slot, locked.writer, locked.version;
+
+-- Marks this session as a writer, whose own writes do not reset every slot.
+-- identify_writer --
+SELECT set_config('wattline.writer', %(writer)s, false);
+
+-- The last stored reading of each series that went through staging in this transaction, to
+-- seed the writer's cache after a merge.
+-- last_meter_values --
+SELECT s.charge_point_id, s.connector_id, s.measurand, s.phase, s.location, l.time, l.value
+  FROM (SELECT DISTINCT charge_point_id, connector_id, measurand, phase, location
+          FROM pg_temp.stage_meter_values) s
+ CROSS JOIN LATERAL (
+       SELECT m.time, m.value FROM wattline.meter_values m
+        WHERE (m.charge_point_id, m.connector_id, m.measurand, m.phase, m.location)
+            = (s.charge_point_id, s.connector_id, s.measurand, s.phase, s.location)
+        ORDER BY m.time DESC LIMIT 1) l;
+
+-- last_register_readings --
+SELECT s.register_id, l.time, l.import_wh, l.export_wh
+  FROM (SELECT DISTINCT register_id FROM pg_temp.stage_register_readings) s
+ CROSS JOIN LATERAL (
+       SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
+        WHERE r.register_id = s.register_id ORDER BY r.time DESC LIMIT 1) l;

@@ -1,0 +1,67 @@
+"""Every benchmark, one after the other, each in a process of its own so none inherits another's
+memory or warm caches: `.venv/bin/python -m bench [--quick] [--only NAME ...]`.
+
+Each prints its own side-by-side table; this collects them into bench/results.md with the
+machine they ran on, which is what the README's benchmark section is copied from. --quick runs
+small sizes, to check the benchmarks work; its figures are not the ones to publish."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import machine
+
+# name -> (module, arguments of the full run, arguments of a quick run)
+BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
+    "writer": ("bench.writer", [], ["--rows", "40000", "--insert-rows", "4000"]),
+    "ocpp": ("bench.ocpp_load", [], ["--chargers", "200", "--rate", "200", "--seconds", "10"]),
+    "mqtt": ("bench.mqtt_load", [], ["--meters", "100", "--rate", "1000", "--seconds", "15"]),
+    "analytics": ("bench.analytics", [], ["--meter-values", "200000", "--meters", "50"]),
+    "dashboard": ("bench.dashboard_queries", [], ["--raw-rows", "500000"]),
+}
+RESULTS = Path(__file__).with_name("results.md")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small sizes: a check, not a result")
+    p.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run just these")
+    args = p.parse_args()
+    names = args.only or list(BENCHMARKS)
+    sections = [
+        f"# Benchmark results{' (quick run: not for publishing)' if args.quick else ''}",
+        f"{datetime.now(UTC):%Y-%m-%d}, {machine()}, {_postgres_version()}",
+    ]
+    failed = []
+    for name in names:
+        module, full, quick = BENCHMARKS[name]
+        command = [sys.executable, "-m", module, *(quick if args.quick else full)]
+        print(f"\n== {name}: {' '.join(command[1:])}", flush=True)
+        start = time.monotonic()
+        run = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        print(run.stdout, end="", flush=True)
+        took = time.monotonic() - start
+        status = "" if run.returncode == 0 else f" — FAILED (exit {run.returncode})"
+        if run.returncode:
+            failed.append(name)
+        sections.append(f"## {name} ({took:.0f} s){status}\n\n```\n{run.stdout.strip()}\n```")
+    RESULTS.write_text("\n\n".join(sections) + "\n")
+    print(f"\nwritten to {RESULTS}")
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+def _postgres_version() -> str:
+    from bench.common import ADMIN_URL, connect
+
+    with connect(ADMIN_URL) as conn:
+        return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The writer's memory of each register series' last reading, so most rows can be COPYed straight
+into their table with their delta already computed (see sql/migrations/0011_writer_slots.sql).
+
+A row takes the fast path when its series is known and current and the row is newer than the
+series' last reading: its delta is this value minus that one (a register that went down is a
+reset: delta 0, quality 'reset', as the merge does). Everything else (a series seen for the first
+time, an out-of-order or re-sent reading, a slot another writer touched) is staged and merged in
+SQL, which is always right, and the series' last reading is read back afterwards.
+
+Nothing here changes until the transaction commits: ``split`` works on a scratch copy that the
+writer hands back to ``commit``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+SLOTS = 64  # per target; must match wattline_admin.writer_slots
+
+
+@dataclass(frozen=True)
+class Series:
+    """How one target's rows map to series and to the columns stored with their deltas."""
+
+    target: str
+    table: str
+    columns: tuple[str, ...]  # the COPY columns of the fast path
+    types: tuple[str, ...]  # their database types, for a binary COPY
+    last_query: str  # named query: the last stored reading of each staged series
+
+
+METER_VALUES = Series(
+    "meter_values",
+    "wattline.meter_values",
+    ("time", "received_at", "charge_point_id", "connector_id", "transaction_id", "measurand",
+     "phase", "location", "context", "unit", "value", "delta", "quality"),
+    ("timestamptz", "timestamptz", "text", "int4", "int4", "text", "text", "text", "text",
+     "text", "numeric", "numeric", "text"),
+    "last_meter_values",
+)  # fmt: skip
+REGISTER_READINGS = Series(
+    "register_readings",
+    "wattline.register_readings",
+    ("time", "received_at", "register_id", "meter_id", "element", "import_wh", "export_wh",
+     "import_w", "export_w", "delta_import_wh", "delta_export_wh", "quality"),
+    ("timestamptz", "timestamptz", "uuid", "uuid", "text", "numeric", "numeric", "numeric",
+     "numeric", "numeric", "numeric", "text"),
+    "last_register_readings",
+)  # fmt: skip
+
+
+@dataclass
+class Plan:
+    """One transaction's split of a target's rows, and what the cache learns if it commits."""
+
+    fast: list[tuple] = field(default_factory=list)
+    staged: list[tuple] = field(default_factory=list)
+    learned: dict[Any, list] = field(default_factory=dict)  # key -> [slot, epoch, time, values]
+    versions: dict[int, int] = field(default_factory=dict)  # slot -> version we leave it at
+
+
+class SeriesCache:
+    def __init__(self, series: Series, max_series: int) -> None:
+        self.series = series
+        self.max_series = max_series
+        self._last: dict[Any, list] = {}  # key -> [slot, epoch, time, values]
+        self._epoch = [0] * SLOTS  # bumped to forget every series of a slot at once
+        self._versions: dict[int, int] = {}  # slot -> version this writer left it at
+
+    # -- per row: overridden per target ---------------------------------------------------
+
+    def key(self, row: tuple) -> Any:
+        raise NotImplementedError
+
+    def slot_of(self, key: Any) -> int:
+        raise NotImplementedError
+
+    def stored(self, row: tuple, last: list | None) -> tuple[tuple, tuple] | None:
+        """The row as stored (with deltas from ``last``) and the values to remember, or None
+        when its values are not of the types the delta needs (the database will judge them)."""
+        raise NotImplementedError
+
+    # -- per transaction ------------------------------------------------------------------
+
+    def keys_and_slots(self, rows: list[tuple]) -> tuple[list, list[int]]:
+        keys = [self.key(r) for r in rows]
+        slots = set()
+        last = self._last
+        for k in keys:
+            entry = last.get(k)
+            slots.add(entry[0] if entry is not None else self.slot_of(k))
+        return keys, sorted(slots)
+
+    def claimed(self, writer: str, previous: list[tuple[int, str | None, int]]) -> Plan:
+        """Given who bumped each claimed slot last (claim_writer_slots), forget the slots
+        someone else has written since; returns a plan carrying the versions we leave."""
+        plan = Plan()
+        for slot, by, version in previous:
+            if by != writer or self._versions.get(slot) != version:
+                self._epoch[slot] += 1
+            plan.versions[slot] = version + 1
+        return plan
+
+    def split(self, plan: Plan, rows: list[tuple], keys: list) -> None:
+        last, epoch, learned = self._last, self._epoch, plan.learned
+        for row, key in zip(rows, keys, strict=True):
+            entry = learned.get(key)
+            if entry is None:
+                entry = last.get(key)
+                if entry is not None and entry[1] != epoch[entry[0]]:
+                    entry = None
+            time = row[0]
+            if entry is None or not isinstance(time, datetime) or time <= entry[2]:
+                plan.staged.append(row)
+                continue
+            out = self.stored(row, entry)
+            if out is None:
+                plan.staged.append(row)
+                continue
+            plan.fast.append(out[0])
+            learned[key] = [entry[0], entry[1], time, out[1]]
+
+    def loaded(self, plan: Plan, found: list[tuple]) -> None:
+        """Series read back after a merge: key columns, then time, then register values."""
+        epoch = self._epoch
+        width = len(found[0]) - 1 - self.value_count if found else 0
+        for row in found:
+            key = self.key_of_loaded(row[:width])
+            slot = self.slot_of(key)
+            plan.learned[key] = [slot, epoch[slot], row[width], tuple(row[width + 1 :])]
+
+    def commit(self, plan: Plan) -> None:
+        self._last.update(plan.learned)
+        self._versions.update(plan.versions)
+        if len(self._last) > self.max_series:
+            # Forget the longest-known half; those series take the merge once more.
+            for k in list(islice(self._last, len(self._last) // 2)):
+                del self._last[k]
+
+    def forget(self) -> None:
+        self._last.clear()
+
+    value_count = 1  # register values remembered per series
+
+    def key_of_loaded(self, columns: tuple) -> Any:
+        return tuple(columns)
+
+
+class MeterValuesCache(SeriesCache):
+    """Charger meter values: a series is (charge point, connector, measurand, phase, location);
+    only *.Register measurands keep deltas, the others are remembered for their time alone."""
+
+    def __init__(self, max_series: int) -> None:
+        super().__init__(METER_VALUES, max_series)
+
+    def key(self, row: tuple) -> Any:
+        return (row[2], row[3], row[5], row[6], row[7])
+
+    def slot_of(self, key: Any) -> int:
+        return zlib.crc32(f"{key[0]}/{key[1]}".encode()) % SLOTS
+
+    def stored(self, row: tuple, last: list | None) -> tuple[tuple, tuple] | None:
+        value = row[10]
+        if type(value) is not Decimal:
+            return None
+        if not row[5].endswith(".Register"):
+            return (*row[:11], None, row[11]), (value,)
+        delta = value - last[3][0]
+        if delta < 0:
+            return (*row[:11], Decimal(0), "reset"), (value,)
+        return (*row[:11], delta, row[11]), (value,)
+
+
+class RegisterReadingsCache(SeriesCache):
+    """Smart-meter registers: a series is a register; import and export both keep deltas."""
+
+    value_count = 2
+
+    def __init__(self, max_series: int) -> None:
+        super().__init__(REGISTER_READINGS, max_series)
+
+    def key(self, row: tuple) -> Any:
+        return str(row[2])
+
+    def key_of_loaded(self, columns: tuple) -> Any:
+        return str(columns[0])
+
+    def slot_of(self, key: Any) -> int:
+        return zlib.crc32(key.encode()) % SLOTS
+
+    def stored(self, row: tuple, last: list | None) -> tuple[tuple, tuple] | None:
+        imp, exp = row[5], row[6]
+        if type(imp) is not Decimal or type(exp) is not Decimal:
+            return None
+        di, de = imp - last[3][0], exp - last[3][1]
+        quality = row[9]
+        if di < 0 or de < 0:
+            quality = "reset"
+            di, de = max(di, Decimal(0)), max(de, Decimal(0))
+        return (*row[:9], di, de, quality), (imp, exp)
