@@ -1,7 +1,7 @@
-"""Writer throughput: meter values/s through ingest.writer (group commit, COPY into staging,
-merge with register deltas and de-duplication), against (a) PostgreSQL's own COPY of the same
-rows from a file, the limit on this machine, and (b) one INSERT per row committed per message,
-as the seed backends do. Run: .venv/bin/python -m bench.writer [--rows N]"""
+"""Writer throughput: meter values/s through ingest.writer (group commit, deltas from each
+series' last reading, binary COPY straight into the table), against (a) PostgreSQL's own COPY
+of the same rows from a file, the limit on this machine, and (b) one INSERT per row committed
+per message, as the seed backends do. Run: .venv/bin/python -m bench.writer [--rows N]"""
 
 from __future__ import annotations
 
@@ -106,8 +106,8 @@ async def through_writer(url: str, data: list[tuple], per_message: int, producer
         await asyncio.gather(*(producer() for _ in range(producers)))
     await writer.stop()
     print(
-        f"writer: {writer.commits} commits, {writer.rows_direct:,} rows direct,"
-        f" {writer.rows_merged:,} merged (first sight of each series)"
+        f"writer: {writer.commits} commits, {writer.rows_direct:,} rows COPYed direct,"
+        f" {writer.rows_merged:,} merged, {writer.series_read:,} series' last reading read"
     )
     return t["seconds"]
 

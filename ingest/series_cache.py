@@ -1,11 +1,13 @@
 """The writer's memory of each register series' last reading, so most rows can be COPYed straight
 into their table with their delta already computed (see sql/migrations/0011_writer_slots.sql).
 
-A row takes the fast path when its series is known and current and the row is newer than the
-series' last reading: its delta is this value minus that one (a register that went down is a
-reset: delta 0, quality 'reset', as the merge does). Everything else (a series seen for the first
-time, an out-of-order or re-sent reading, a slot another writer touched) is staged and merged in
-SQL, which is always right, and the series' last reading is read back afterwards.
+A row takes the fast path when the row is newer than its series' last reading: its delta is this
+value minus that one (a register that went down is a reset: delta 0, quality 'reset', as the
+merge does; a series' first reading has delta 0). The last reading comes from memory when the
+series' slot has been written by nobody else since; otherwise (a series seen for the first time,
+a slot another writer touched) it is read from the table first, one index probe per series.
+Out-of-order and re-sent readings are staged and merged in SQL, which is always right, and their
+series' last reading is read back afterwards.
 
 Nothing here changes until the transaction commits: ``split`` works on a scratch copy that the
 writer hands back to ``commit``.
@@ -15,12 +17,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
 SLOTS = 64  # per target; must match wattline_admin.writer_slots
+NOTHING = datetime.min.replace(tzinfo=UTC)  # the "last reading" of a series with none stored
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Series:
     columns: tuple[str, ...]  # the COPY columns of the fast path
     types: tuple[str, ...]  # their database types, for a binary COPY
     last_query: str  # named query: the last stored reading of each staged series
+    probe_query: str  # named query: the last stored reading of the series asked for
 
 
 METER_VALUES = Series(
@@ -42,6 +46,7 @@ METER_VALUES = Series(
     ("timestamptz", "timestamptz", "text", "int4", "int4", "text", "text", "text", "text",
      "text", "numeric", "numeric", "text"),
     "last_meter_values",
+    "probe_meter_values",
 )  # fmt: skip
 REGISTER_READINGS = Series(
     "register_readings",
@@ -51,6 +56,7 @@ REGISTER_READINGS = Series(
     ("timestamptz", "timestamptz", "uuid", "uuid", "text", "numeric", "numeric", "numeric",
      "numeric", "numeric", "numeric", "text"),
     "last_register_readings",
+    "probe_register_readings",
 )  # fmt: skip
 
 
@@ -62,6 +68,7 @@ class Plan:
     staged: list[tuple] = field(default_factory=list)
     learned: dict[Any, list] = field(default_factory=dict)  # key -> [slot, epoch, time, values]
     versions: dict[int, int] = field(default_factory=dict)  # slot -> version we leave it at
+    probed: int = 0  # series whose last reading was read from the table
 
 
 class SeriesCache:
@@ -105,6 +112,33 @@ class SeriesCache:
                 self._epoch[slot] += 1
             plan.versions[slot] = version + 1
         return plan
+
+    def unknown(self, keys: list) -> list:
+        """The distinct series among ``keys`` whose last reading memory cannot vouch for."""
+        last, epoch, out = self._last, self._epoch, []
+        for key in dict.fromkeys(keys):
+            entry = last.get(key)
+            if entry is None or entry[1] != epoch[entry[0]]:
+                out.append(key)
+        return out
+
+    def probe_params(self, keys: list) -> dict[str, list]:
+        raise NotImplementedError
+
+    def probed(self, plan: Plan, keys: list, found: list[tuple]) -> None:
+        """The probe's answer: (ordinal of the key, time, register values) per series that has
+        a stored reading; the others have none."""
+        epoch = self._epoch
+        plan.probed += len(keys)
+        hits = {row[0]: row for row in found}
+        for i, key in enumerate(keys, 1):
+            slot = self.slot_of(key)
+            row = hits.get(i)
+            plan.learned[key] = (
+                [slot, epoch[slot], row[1], tuple(row[2:])]
+                if row is not None
+                else [slot, epoch[slot], NOTHING, None]
+            )
 
     def split(self, plan: Plan, rows: list[tuple], keys: list) -> None:
         last, epoch, learned = self._last, self._epoch, plan.learned
@@ -164,12 +198,18 @@ class MeterValuesCache(SeriesCache):
     def slot_of(self, key: Any) -> int:
         return zlib.crc32(f"{key[0]}/{key[1]}".encode()) % SLOTS
 
+    def probe_params(self, keys: list) -> dict[str, list]:
+        columns = ("charge_point_id", "connector_id", "measurand", "phase", "location")
+        return dict(zip(columns, map(list, zip(*keys, strict=True)), strict=True))
+
     def stored(self, row: tuple, last: list | None) -> tuple[tuple, tuple] | None:
         value = row[10]
         if type(value) is not Decimal:
             return None
         if not row[5].endswith(".Register"):
             return (*row[:11], None, row[11]), (value,)
+        if last[3] is None:
+            return (*row[:11], Decimal(0), row[11]), (value,)
         delta = value - last[3][0]
         if delta < 0:
             return (*row[:11], Decimal(0), "reset"), (value,)
@@ -193,10 +233,15 @@ class RegisterReadingsCache(SeriesCache):
     def slot_of(self, key: Any) -> int:
         return zlib.crc32(key.encode()) % SLOTS
 
+    def probe_params(self, keys: list) -> dict[str, list]:
+        return {"register_id": keys}
+
     def stored(self, row: tuple, last: list | None) -> tuple[tuple, tuple] | None:
         imp, exp = row[5], row[6]
         if type(imp) is not Decimal or type(exp) is not Decimal:
             return None
+        if last[3] is None:
+            return (*row[:9], Decimal(0), Decimal(0), row[9]), (imp, exp)
         di, de = imp - last[3][0], exp - last[3][1]
         quality = row[9]
         if di < 0 or de < 0:

@@ -203,6 +203,7 @@ class Writer:
         self.commits = 0
         self.rows_direct = 0  # register rows COPYed straight in, deltas from the cache
         self.rows_merged = 0  # register rows staged and merged in SQL
+        self.series_read = 0  # series whose last reading memory could not vouch for
         # Several writers (processes) may share a database: each is told apart in the slots.
         self.writer_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         if max_series is None:
@@ -351,11 +352,13 @@ class Writer:
             cache.commit(plan)
             self.rows_direct += len(plan.fast)
             self.rows_merged += len(plan.staged)
+            self.series_read += plan.probed
         self.commits += 1
 
     async def _write_series(self, conn, cur, cache: SeriesCache, rows: list[tuple]) -> Plan:
-        """COPY the rows whose delta the cache knows straight into the table; stage and merge
-        the others, then read back the last reading of the series they belong to."""
+        """COPY the rows newer than their series' last reading straight into the table, with
+        deltas; stage and merge the others (late, re-sent), then read back the last reading of
+        the series they belong to."""
         series = cache.series
         keys, slots = cache.keys_and_slots(rows)
         await cur.execute(
@@ -363,6 +366,10 @@ class Writer:
             {"target": series.target, "slots": slots, "writer": self.writer_id},
         )
         plan = cache.claimed(self.writer_id, await cur.fetchall())
+        unknown = cache.unknown(keys)
+        if unknown:
+            await cur.execute(queries.get(series.probe_query), cache.probe_params(unknown))
+            cache.probed(plan, unknown, await cur.fetchall())
         cache.split(plan, rows, keys)
         if plan.fast:
             try:

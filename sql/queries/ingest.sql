@@ -62,3 +62,23 @@ SELECT s.register_id, l.time, l.import_wh, l.export_wh
  CROSS JOIN LATERAL (
        SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
         WHERE r.register_id = s.register_id ORDER BY r.time DESC LIMIT 1) l;
+
+-- The last stored reading of each series asked for (arrays of key columns, in order); series
+-- with none are left out. The writer asks for the series its memory cannot vouch for.
+-- probe_meter_values --
+SELECT k.i, l.time, l.value
+  FROM unnest(%(charge_point_id)s::text[], %(connector_id)s::integer[], %(measurand)s::text[],
+              %(phase)s::text[], %(location)s::text[])
+       WITH ORDINALITY AS k (charge_point_id, connector_id, measurand, phase, location, i)
+ CROSS JOIN LATERAL (
+       SELECT m.time, m.value FROM wattline.meter_values m
+        WHERE (m.charge_point_id, m.connector_id, m.measurand, m.phase, m.location)
+            = (k.charge_point_id, k.connector_id, k.measurand, k.phase, k.location)
+        ORDER BY m.time DESC LIMIT 1) l;
+
+-- probe_register_readings --
+SELECT k.i, l.time, l.import_wh, l.export_wh
+  FROM unnest(%(register_id)s::uuid[]) WITH ORDINALITY AS k (register_id, i)
+ CROSS JOIN LATERAL (
+       SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
+        WHERE r.register_id = k.register_id ORDER BY r.time DESC LIMIT 1) l;

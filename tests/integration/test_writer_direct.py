@@ -1,6 +1,7 @@
 """The writer's direct path (ingest/series_cache.py, migration 0011): register rows COPYed
-straight into their tables with deltas the writer computed, and every way its memory of a
-series can go stale, each checked against deltas worked out by hand."""
+straight into their tables with deltas the writer computed from the series' last reading (from
+memory, or read from the table when memory cannot vouch for it), and every way that memory can
+go stale, each checked against deltas worked out by hand."""
 
 from __future__ import annotations
 
@@ -49,11 +50,12 @@ async def started(url: str) -> Writer:
 async def test_a_known_series_goes_direct_with_the_same_deltas_as_the_merge(db_url):
     w = await started(db_url)
     await w.write(batch(energy("CP-1", 0, 1000), energy("CP-1", 0, 7000, "Power.Active.Import")))
-    assert (w.rows_direct, w.rows_merged) == (0, 2)  # first sight of the series: merged
+    # First sight of both series: their last readings (none) are read from the table.
+    assert (w.rows_direct, w.rows_merged, w.series_read) == (2, 0, 2)
     await w.write(batch(energy("CP-1", 1, 1120), energy("CP-1", 1, 7200, "Power.Active.Import")))
     await w.write(batch(energy("CP-1", 2, 1300)))
     await w.stop()
-    assert (w.rows_direct, w.rows_merged) == (3, 2)
+    assert (w.rows_direct, w.rows_merged, w.series_read) == (5, 0, 2)  # then from memory
     assert stored(db_url, "CP-1") == [
         (0, 1000, 0, "ok"), (1, 1120, 120, "ok"), (2, 1300, 180, "ok")
     ]  # fmt: skip
@@ -64,7 +66,7 @@ async def test_a_register_that_goes_down_is_a_reset_on_the_direct_path(db_url):
     for minute, wh in [(0, 5000), (1, 5100), (2, 40), (3, 90)]:
         await w.write(batch(energy("CP-R", minute, wh)))
     await w.stop()
-    assert w.rows_direct == 3
+    assert w.rows_direct == 4
     assert stored(db_url, "CP-R") == [
         (0, 5000, 0, "ok"), (1, 5100, 100, "ok"), (2, 40, 0, "reset"), (3, 90, 50, "ok")
     ]  # fmt: skip
@@ -81,7 +83,7 @@ async def test_late_and_resent_readings_take_the_merge_and_fix_the_next_delta(db
         (0, 1000, 0, "ok"), (10, 2000, 1000, "ok"), (15, 2600, 600, "ok"),
         (20, 3000, 400, "ok"), (30, 3100, 100, "ok"),
     ]  # fmt: skip
-    assert w.rows_direct == 3  # minutes 10, 20 and 30
+    assert (w.rows_direct, w.rows_merged) == (4, 2)  # the late and the re-sent one merged
 
 
 async def test_another_writer_in_between_is_noticed(db_url):
@@ -95,7 +97,8 @@ async def test_another_writer_in_between_is_noticed(db_url):
     assert stored(db_url, "CP-2") == [
         (0, 1000, 0, "ok"), (1, 1100, 100, "ok"), (2, 1500, 400, "ok"), (3, 1600, 100, "ok")
     ]  # fmt: skip
-    assert a.rows_merged == 2  # its first reading, and the one after b wrote
+    # a read CP-2's last reading at first sight and again after b wrote; nothing was merged.
+    assert (a.series_read, a.rows_merged) == (2, 0)
 
 
 async def test_a_write_by_anything_but_a_writer_is_noticed(db_url):
@@ -142,4 +145,4 @@ async def test_a_refused_batch_leaves_the_memory_as_committed(db_url):
         ).fetchall()
     # Minute 4 follows minute 1: 104 - 101.5 and 20 - 12.
     assert rows == [(0, 0, 0), (1, 1, 2), (4, Decimal("2.5"), 8)]
-    assert w.rows_direct == 2
+    assert w.rows_direct == 3
