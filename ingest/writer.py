@@ -340,8 +340,12 @@ class Writer:
                         await _copy(cur, table, columns, rows)
                         if merge:
                             await cur.execute(queries.get(merge))
-                    for query, params in batch.statements:
-                        await cur.execute(queries.get(query), params)
+                    if batch.statements:
+                        # Current-state updates come a few per message: pipelined, they cost
+                        # one round trip for the whole group instead of one each.
+                        async with conn.pipeline():
+                            for query, params in batch.statements:
+                                await cur.execute(queries.get(query), params)
         except psycopg.OperationalError:
             raise
         except psycopg.Error:

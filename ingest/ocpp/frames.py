@@ -1,7 +1,8 @@
 """Every frame in and out, as ``ocpp_messages`` rows, and the OCPP 1.6 spelling of error codes.
 
-Frames are logged per connection and flushed through the writer in the background (so they
-share its group commits); a handler's batch takes any frames still waiting along with it.
+Frames are logged per connection; a handler's batch takes any frames still waiting along with
+it, and the rest (mostly replies) are flushed through the writer in the background, every
+connection's together, so they share its group commits.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ ERROR_CODES_1_6 = {
     "NotSupported": "NotImplemented",
 }
 _ERROR_FIELDS = ("errorCode", "errorDescription", "errorDetails")
+_UNPARSED: Any = object()  # "not parsed yet", as opposed to None: "not an OCPP message"
 
 
 def to_1_6_spelling(frame: str) -> str:
@@ -43,6 +46,11 @@ def parse(frame: str) -> list | None:
         message = json.loads(frame)
     except ValueError:
         return None
+    return ocpp_message(message)
+
+
+def ocpp_message(message: Any) -> list | None:
+    """``message`` (parsed JSON) if it is an OCPP message ``[type, id, ...]``, else None."""
     if (
         isinstance(message, list)
         and len(message) >= 3
@@ -59,10 +67,17 @@ def pg_text(value: str) -> str:
 
 
 def frame_row(
-    charge_point_id: str, direction: str, frame: str, at: datetime, action: str | None
+    charge_point_id: str,
+    direction: str,
+    frame: str,
+    at: datetime,
+    action: str | None,
+    message: Any = _UNPARSED,
 ) -> tuple:
-    """An ``ocpp_messages`` row. A frame that is not an OCPP message is kept raw."""
-    message = parse(frame)
+    """An ``ocpp_messages`` row. A frame that is not an OCPP message is kept raw. ``message``
+    is what ``parse`` makes of the frame, when the caller has it already."""
+    if message is _UNPARSED:
+        message = parse(frame)
     if message is None:
         return (at, charge_point_id, direction, None, None, None, None, pg_text(frame))
     kind, message_id = message[0], message[1]
@@ -85,22 +100,24 @@ class FrameLog:
     def __init__(self, charge_point_id: str, writer: Writer) -> None:
         self.charge_point_id = charge_point_id
         self.writer = writer
+        self._flusher = _Flusher.of(writer)
         self._rows: list[tuple] = []
         self._actions: dict[str, str] = {}  # message id -> action of the CALL it belongs to
-        self._flushing: asyncio.Task | None = None
         self.last_call: tuple[str | None, str] = (None, "")  # (action, frame) being handled
 
-    def record(self, direction: str, frame: str) -> None:
-        at, action = datetime.now(UTC), self._action(frame)
+    def record(self, direction: str, frame: str, message: Any = _UNPARSED) -> None:
+        """Keep ``frame``; ``message`` is what ``parse`` makes of it, if the caller has it
+        already (parsing every frame again here cost as much as the handler)."""
+        if message is _UNPARSED:
+            message = parse(frame)
+        at, action = datetime.now(UTC), self._action(message)
         if direction == "in":
             self.last_call = (action, frame)
-        self._rows.append(frame_row(self.charge_point_id, direction, frame, at, action))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
+        self._rows.append(frame_row(self.charge_point_id, direction, frame, at, action, message))
+        self._flusher.wake(self)
 
-    def _action(self, frame: str) -> str | None:
+    def _action(self, message: list | None) -> str | None:
         """The action of a CALL, and of the CALLRESULT or CALLERROR that answers it."""
-        message = parse(frame)
         if message is None:
             return None
         if message[0] != 2:
@@ -117,15 +134,60 @@ class FrameLog:
         return rows
 
     async def flush(self) -> None:
-        await self._flush()
-
-    async def _flush(self) -> None:
-        # Yield once so a handler running now can take the frames into its own batch.
-        await asyncio.sleep(0)
         rows = self.take()
-        if not rows:
-            return
+        if rows:
+            await self._flusher.write(rows)
+
+
+class _Flusher:
+    """Writes the frames no handler took (mostly the replies) for every connection of a writer
+    at once: one writer batch per commit at most, where a task and a batch per frame cost more
+    than the frame itself under load."""
+
+    _by_writer: weakref.WeakKeyDictionary[Writer, _Flusher] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, writer: Writer) -> _Flusher:
+        flusher = cls._by_writer.get(writer)
+        if flusher is None:
+            flusher = cls._by_writer[writer] = cls(writer)
+        return flusher
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._waiting: dict[FrameLog, None] = {}  # insertion-ordered set
+        self._scheduled = False
+        self._writing: asyncio.Task | None = None
+
+    def wake(self, frames: FrameLog) -> None:
+        self._waiting[frames] = None
+        if not self._scheduled and self._writing is None:
+            # A callback, not a task that polls: it runs once the handler that recorded the
+            # frame has taken it into its own batch (as it does, before its first await), and
+            # usually finds nothing left to write.
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._collect)
+
+    def _take(self) -> list[tuple]:
+        waiting, self._waiting = self._waiting, {}
+        return [row for frames in waiting for row in frames.take()]
+
+    def _collect(self) -> None:
+        self._scheduled = False
+        rows = self._take()
+        if rows:
+            self._writing = asyncio.create_task(self._write_all(rows))
+
+    async def _write_all(self, rows: list[tuple]) -> None:
+        try:
+            while rows:  # frames recorded during a write go together in the next
+                await self.write(rows)
+                rows = self._take()
+        finally:
+            self._writing = None
+
+    async def write(self, rows: list[tuple]) -> None:
         try:
             await self.writer.write(Batch(rows={"ocpp_messages": rows}))
         except Exception:
-            log.exception("%s: could not store %d frame(s)", self.charge_point_id, len(rows))
+            log.exception("could not store %d frame(s)", len(rows))

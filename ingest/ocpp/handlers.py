@@ -1,23 +1,24 @@
-"""One charge point's connection: the OCPP 1.6 handlers, the frame log, and the edge checks the
-ocpp library leaves to us (timestamps, error-code spelling, frames that are not OCPP at all).
-Handlers stay thin: they parse, call the service, and shape the answer."""
+"""One charge point's connection: the OCPP 1.6 handlers, and the edge checks the ocpp library
+leaves to us (timestamps, connector ids). The wire itself (frames, the frame log, error-code
+spelling) is ``ingest.ocpp.wire``. Handlers stay thin: they parse, call the service, and shape
+the answer."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case, serialize_as_dict, snake_to_camel_case
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16 import call, call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
 from ingest.ocpp import normalise
-from ingest.ocpp.frames import FrameLog, to_1_6_spelling
+from ingest.ocpp.frames import FrameLog
 from ingest.ocpp.service import ChargingService
+from ingest.ocpp.wire import WireChargePoint
 from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def _utcnow_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class CentralSystemChargePoint(ChargePoint):
+class CentralSystemChargePoint(WireChargePoint):
     def __init__(
         self,
         charge_point_id: str,
@@ -40,44 +41,10 @@ class CentralSystemChargePoint(ChargePoint):
         registration_status: str = "Accepted",
         response_timeout_s: float = 30,
     ) -> None:
-        super().__init__(charge_point_id, connection, response_timeout=response_timeout_s)
+        frames = FrameLog(charge_point_id, writer)
+        super().__init__(charge_point_id, connection, frames, response_timeout_s)
         self.service = service
-        self.frames = FrameLog(charge_point_id, writer)
         self.registration_status = registration_status
-
-    # -- the wire -------------------------------------------------------------------------
-
-    async def route_message(self, raw_msg: str | bytes) -> None:
-        frame = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
-        self.frames.record("in", frame)
-        try:
-            message = json.loads(frame)
-        except ValueError:
-            # No message id to answer to: kept in ocpp_messages (raw), nothing to reply.
-            log.warning("%s: a frame that is not JSON", self.id)
-            return
-        if (
-            isinstance(message, list)
-            and len(message) >= 2
-            and message[0] == 2
-            and isinstance(message[1], str)
-            and len(message) != 4
-        ):
-            await self._send(_error(message[1], "ProtocolError", "a CALL has 4 elements"))
-            return
-        try:
-            await super().route_message(frame)
-        except Exception:
-            # The library lets some failures escape (e.g. an action name that is not a string);
-            # one bad frame must never end the connection, let alone the server.
-            log.exception("%s: could not handle %.200s", self.id, frame)
-            if isinstance(message, list) and len(message) > 1 and isinstance(message[1], str):
-                await self._send(_error(message[1], "FormationViolation", "malformed message"))
-
-    async def _send(self, message: str) -> None:
-        message = to_1_6_spelling(message)
-        self.frames.record("out", message)
-        await super()._send(message)
 
     async def send_command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send an operator command; its answer as a camelCase dict. Raises OCPPError for a
@@ -146,7 +113,8 @@ class CentralSystemChargePoint(ChargePoint):
             transaction_id=transaction_id, id_tag_info=IdTagInfo(status=status)
         )
 
-    @on(Action.meter_values)
+    # Most of the traffic: the wire checks it with meter_values_check, not jsonschema.
+    @on(Action.meter_values, skip_schema_validation=True)
     async def on_meter_values(
         self, connector_id: int, meter_value: list[dict[str, Any]], **kwargs: Any
     ) -> call_result.MeterValues:
@@ -193,7 +161,3 @@ class CentralSystemChargePoint(ChargePoint):
     async def on_firmware_status(self, status: str) -> call_result.FirmwareStatusNotification:
         await self.service.seen(self.frames)
         return call_result.FirmwareStatusNotification()
-
-
-def _error(message_id: str, code: str, description: str) -> str:
-    return json.dumps([4, message_id, code, description, {}], separators=(",", ":"))
