@@ -49,15 +49,6 @@ class Tariff:
         return self.energy_rate if band == FLAT else self.bands[band].rate
 
 
-def latest_registers(registers: pl.DataFrame) -> pl.DataFrame:
-    """registers (transaction_id, time, value) → the latest reading in each transaction."""
-    return (
-        registers.sort("transaction_id", "time")
-        .group_by("transaction_id")
-        .agg(latest_register_wh=pl.col("value").last(), latest_register_at=pl.col("time").last())
-    )
-
-
 def _seconds_of_day(times: pl.Expr, tz: str) -> pl.Expr:
     local = times.dt.convert_time_zone(tz)
     return (
@@ -209,13 +200,13 @@ def session_report(
     tariffs: dict[str, Tariff],
     vehicles: pl.DataFrame,
 ) -> pl.DataFrame:
-    """transactions (the `report_transactions` query), registers (transaction_id, time, value:
-    the connector's main register inside each), tariffs by id, vehicles (id_tag, battery_kwh,
+    """transactions (the `report_transactions` query, with each one's latest register),
+    registers (transaction_id, time, value: the connector's main register inside each; needed
+    only for sessions on a time-of-use tariff), tariffs by id, vehicles (id_tag, battery_kwh,
     km_per_kwh) → one row per transaction with the `session_report` view's columns and
     ``time_of_use`` (whether the cost came from bands)."""
     sessions = (
-        transactions.join(latest_registers(registers), on="transaction_id", how="left")
-        .join(vehicles, on="id_tag", how="left")
+        transactions.join(vehicles, on="id_tag", how="left")
         .with_columns(
             # The same priority as end_register, as columns, to place the chain's last link.
             meter_end_wh=pl.coalesce("meter_stop_wh", "latest_register_wh"),

@@ -11,6 +11,7 @@ import polars as pl
 import psycopg
 from psycopg.rows import dict_row
 
+from analytics.frame import copied, fetched
 from analytics.session_report import WH, Tariff, session_report
 from analytics.tou import parse_bands
 from sql import queries
@@ -32,15 +33,11 @@ TRANSACTION_SCHEMA = {
     "tariff_id": pl.String,
     "connector_max_kw": pl.Decimal(38, 3),
     "timezone": pl.String,
+    "latest_register_wh": WH,
+    "latest_register_at": TIME,
 }
 REGISTER_SCHEMA = {"transaction_id": pl.Int64, "time": TIME, "value": WH}
 VEHICLE_SCHEMA = {"id_tag": pl.String, "battery_kwh": pl.Decimal(38, 3), "km_per_kwh": WH}
-
-
-def _frame(conn: psycopg.Connection, name: str, params: dict, schema: dict) -> pl.DataFrame:
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(queries.get(name), params).fetchall()
-    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def load_tariffs(conn: psycopg.Connection) -> dict[str, Tariff]:
@@ -57,11 +54,14 @@ def load_tariffs(conn: psycopg.Connection) -> dict[str, Tariff]:
 def sessions(conn: psycopg.Connection, lo: datetime, hi: datetime) -> pl.DataFrame:
     """The session report for transactions that started in [lo, hi)."""
     window = {"lo": lo, "hi": hi}
+    tariffs = load_tariffs(conn)
+    # Only time-of-use money needs every reading; the latest comes with the transactions.
+    time_of_use = [k for k, t in tariffs.items() if t.bands]
     return session_report(
-        _frame(conn, "report_transactions", window, TRANSACTION_SCHEMA),
-        _frame(conn, "report_registers", window, REGISTER_SCHEMA),
-        load_tariffs(conn),
-        _frame(conn, "report_vehicles", {}, VEHICLE_SCHEMA),
+        fetched(conn, "report_transactions", window, TRANSACTION_SCHEMA),
+        copied(conn, "report_registers", window | {"tariff_ids": time_of_use}, REGISTER_SCHEMA),
+        tariffs,
+        fetched(conn, "report_vehicles", {}, VEHICLE_SCHEMA),
     )
 
 

@@ -10,8 +10,17 @@ import polars as pl
 import psycopg
 from psycopg.rows import dict_row
 
+from analytics.frame import copied
 from analytics.settlement import SettlementConfig, period_start, settle
 from sql import queries
+
+READINGS_SCHEMA = {
+    "meter_id": pl.String,
+    "timezone": pl.String,
+    "time": pl.Datetime("us", "UTC"),
+    "delta_import_wh": pl.Float64,
+    "delta_export_wh": pl.Float64,
+}
 
 
 def settle_window(
@@ -24,24 +33,28 @@ def settle_window(
     """Recompute every period that overlaps [lo, hi); returns periods written."""
     minutes = config.period_minutes
     # Widen to whole periods in any time zone: a day either side covers every offset.
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            queries.get("settlement_readings"),
-            {"lo": lo - timedelta(days=1), "hi": hi + timedelta(days=1), "meter_id": meter_id},
-        ).fetchall()
-    if not rows:
+    readings = copied(
+        conn,
+        "settlement_readings",
+        {"lo": lo - timedelta(days=1), "hi": hi + timedelta(days=1), "meter_id": meter_id},
+        READINGS_SCHEMA,
+    )
+    if readings.is_empty():
         return 0
-    readings = pl.DataFrame(rows, schema_overrides={"time": pl.Datetime("us", "UTC")})
-    written = 0
+    periods = [
+        settle(group.drop("timezone"), tz, config).filter(
+            (pl.col("period_end") > period_start(lo, tz, minutes)) & (pl.col("period_start") < hi)
+        )
+        for (tz,), group in readings.group_by("timezone")
+    ]
     with conn.transaction(), conn.cursor() as cur:
-        for (tz,), group in readings.group_by("timezone"):
-            periods = settle(group.drop("timezone"), tz, config).filter(
-                (pl.col("period_end") > period_start(lo, tz, minutes))
-                & (pl.col("period_start") < hi)
-            )
-            cur.executemany(queries.get("upsert_settlement_period"), periods.to_dicts())
-            written += periods.height
-    return written
+        # One COPY and one upsert instead of a statement per period.
+        cur.execute(queries.get("create_settlement_stage"))
+        with cur.copy(queries.get("copy_settlement_stage")) as copy:
+            for part in periods:
+                copy.write(part.write_csv(include_header=False))
+        cur.execute(queries.get("merge_settlement_stage"))
+    return sum(part.height for part in periods)
 
 
 def settle_new(

@@ -3,29 +3,46 @@
 
 -- report_transactions --
 -- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
--- power and the charge point's time zone, for analytics/session_report.py
+-- power, the charge point's time zone and the connector's latest main register inside the
+-- transaction (as the session_report view finds it), for analytics/session_report.py
 SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
        t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
        t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
-       coalesce(cp.timezone, 'UTC') AS timezone
+       coalesce(cp.timezone, 'UTC') AS timezone,
+       lr.value AS latest_register_wh, lr.time AS latest_register_at
   FROM wattline.transactions t
   LEFT JOIN wattline.connectors c
          ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
   LEFT JOIN wattline.charge_points cp ON cp.id = t.charge_point_id
+  LEFT JOIN LATERAL (
+        SELECT m.value, m.time FROM wattline.meter_values m
+         WHERE m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
+           AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
+           AND m.location = 'Outlet'
+           AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
+         ORDER BY m.time DESC LIMIT 1) lr ON true
  WHERE coalesce(t.started_at, t.stopped_at) >= %(lo)s
    AND coalesce(t.started_at, t.stopped_at) < %(hi)s
  ORDER BY t.id;
 
 -- report_registers --
--- The connector's main energy register inside each of those transactions
+-- The connector's main energy register inside each of those transactions whose connector has
+-- one of the given tariffs (the time-of-use ones: the others need only the latest register).
+-- OFFSET 0 keeps the lateral subquery from being flattened into a join the planner would run as
+-- a scan of all meter values; this way each session is one range scan of meter_values_key.
 SELECT t.id AS transaction_id, m.time, m.value
   FROM wattline.transactions t
-  JOIN wattline.meter_values m
-    ON m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
-   AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = '' AND m.location = 'Outlet'
-   AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
+  JOIN wattline.connectors c
+    ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
+ CROSS JOIN LATERAL (
+        SELECT m.time, m.value FROM wattline.meter_values m
+         WHERE m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
+           AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
+           AND m.location = 'Outlet'
+           AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
+        OFFSET 0) m
  WHERE t.started_at >= %(lo)s AND t.started_at < %(hi)s
- ORDER BY t.id, m.time;
+   AND c.tariff_id = ANY (%(tariff_ids)s::text[]);
 
 -- report_tariffs --
 SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs;

@@ -27,6 +27,33 @@ ON CONFLICT (meter_id, period_start) DO UPDATE
        export_wh = EXCLUDED.export_wh, net_wh = EXCLUDED.net_wh, status = EXCLUDED.status,
        tokens = EXCLUDED.tokens, computed_at = EXCLUDED.computed_at;
 
+-- create_settlement_stage --
+-- Where settlement_job COPYs computed periods before merging them in one statement. Amounts are
+-- float8 as Polars computed them: the merge casts them to numeric exactly as a bound float
+-- parameter would be.
+CREATE TEMP TABLE IF NOT EXISTS settlement_stage (
+    meter_id uuid, period_start timestamptz, period_end timestamptz, import_wh float8,
+    export_wh float8, net_wh float8, status text, tokens float8
+) ON COMMIT DELETE ROWS;
+
+-- copy_settlement_stage --
+COPY pg_temp.settlement_stage
+     (meter_id, period_start, period_end, import_wh, export_wh, net_wh, status, tokens)
+FROM STDIN (FORMAT csv);
+
+-- merge_settlement_stage --
+-- upsert_settlement_period for every staged period, emptying the stage as it goes
+WITH staged AS (DELETE FROM pg_temp.settlement_stage RETURNING *)
+INSERT INTO wattline.settlement_periods
+       (meter_id, period_start, period_end, import_wh, export_wh, net_wh, status, tokens,
+        computed_at)
+SELECT meter_id, period_start, period_end, import_wh, export_wh, net_wh, status, tokens, now()
+  FROM staged
+ON CONFLICT (meter_id, period_start) DO UPDATE
+   SET period_end = EXCLUDED.period_end, import_wh = EXCLUDED.import_wh,
+       export_wh = EXCLUDED.export_wh, net_wh = EXCLUDED.net_wh, status = EXCLUDED.status,
+       tokens = EXCLUDED.tokens, computed_at = EXCLUDED.computed_at;
+
 -- job_watermark --
 SELECT upto FROM wattline_admin.job_watermarks WHERE job = %(job)s;
 
