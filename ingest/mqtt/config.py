@@ -22,7 +22,16 @@ class MqttConfig:
     max_future_s: float = 600.0  # clocks drift; further ahead than this is a broken clock
     session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue this long while we're away
     registry_ttl_s: float = 60.0  # how soon a register replaced in the database is picked up
-    max_pending: int = 2000  # messages received and not yet acknowledged
+    # Messages received and not yet acknowledged (also our MQTT 5 Receive Maximum). Under load
+    # a group commit takes what arrived meanwhile, so a larger window means fewer, larger
+    # commits; and the broker drops messages for a subscriber that is more than this plus its
+    # own queue limit (Mosquitto: max_queued_messages, 1000 by default) behind. About 3 KB of
+    # memory each while waiting.
+    max_pending: int = 10_000
+    # The same window in payload bytes: one message may be a meter's backlog of 5000 readings,
+    # and memory must stay bounded whatever the messages hold. Parsed, a payload takes several
+    # times its size.
+    max_pending_bytes: int = 8 * 1024 * 1024
     spool_path: str | None = None  # where batches wait, fsynced, while the database is away
 
     @property

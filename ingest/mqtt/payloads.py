@@ -9,6 +9,7 @@ accepts them) only to be refused with a clear reason.
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,12 @@ TARIFF_FIELDS = (
     "prepayment_debt_recovery_rate",
     "prepayment_emergency_credit",
 )
+
+
+# One decoder for every payload: json.loads with these options builds a new JSONDecoder per
+# call, which was a third of the time json.loads took in the subscriber's profile.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+READING_FIELDS = frozenset({"ts", "element", "import_wh", "export_wh", "import_w", "export_w"})
 
 
 class Invalid(ValueError):
@@ -93,7 +100,9 @@ def parse(kind: str, payload: bytes, now: datetime, max_future: timedelta) -> Pa
         text = payload.decode("utf-8")
         if "\x00" in text or "\\u0000" in text:
             raise Invalid("NUL characters are not allowed")  # PostgreSQL text cannot hold them
-        doc = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+        if text.startswith("\ufeff"):  # refused as json.loads refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        doc = _DECODER.decode(text)
     except UnicodeDecodeError:
         result.errors.append("payload is not UTF-8")
         return result
@@ -125,7 +134,7 @@ def parse(kind: str, payload: bytes, now: datetime, max_future: timedelta) -> Pa
 
 
 def _reading(d: dict) -> Reading:
-    _known(d, {"ts", "element", "import_wh", "export_wh", "import_w", "export_w"})
+    _known(d, READING_FIELDS)
     element = d.get("element", "SINGLE")
     if element not in ELEMENTS:
         raise Invalid(f"unknown element {element!r}; expected one of {', '.join(ELEMENTS)}")
@@ -218,11 +227,12 @@ _CHECKS = {
 }
 
 
-def _known(d: dict, allowed: set[str]) -> None:
+def _known(d: dict, allowed: Set[str]) -> None:
     # Unknown fields are refused: a misspelt "import_kwh" must not pass as a reading of 0.
+    if d.keys() <= allowed:
+        return  # the usual case, without building a set
     extra = sorted(set(d) - allowed)
-    if extra:
-        raise Invalid(f"unknown field(s): {', '.join(extra)}")
+    raise Invalid(f"unknown field(s): {', '.join(extra)}")
 
 
 def _ts(d: dict, key: str = "ts") -> datetime:

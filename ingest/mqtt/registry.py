@@ -8,6 +8,7 @@ plus a new enabled one) starts its new series within that time.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class Registry:
         readings otherwise)."""
         loaded_at, meter = self._cache.get(serial, (float("-inf"), None))
         fresh = time.monotonic() - loaded_at < self.ttl_s
-        if meter is not None and fresh and elements <= set(meter.registers):
+        if meter is not None and fresh and meter.registers.keys() >= elements:
             return meter
         async with self._lock:
             try:
@@ -63,7 +64,10 @@ class Registry:
             except psycopg.OperationalError:
                 self._conn = None  # reconnect next time
                 raise
-        self._cache[serial] = (time.monotonic(), meter)
+        # Each entry lives between half and all of the TTL: meters first heard together (a
+        # fleet at start-up) would otherwise all expire together and stall the consumer on a
+        # thousand lookups in a row, once a TTL.
+        self._cache[serial] = (time.monotonic() - random.uniform(0, self.ttl_s / 2), meter)
         return meter
 
     async def _load(self, serial: str, elements: frozenset[str]) -> Meter:

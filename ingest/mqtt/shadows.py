@@ -27,7 +27,17 @@ def add_updates(
     are applied (the SQL also ignores anything older than what is stored), every tariff in
     order, then any future tariff that is due is promoted."""
     batch.run("mark_meter_seen", {"meter_id": meter_id, "seen_at": seen_at})
-    balance = _newest(r for r in records if isinstance(r, Balance))
+    # One pass over the records: most messages are one reading, and three filtered scans of
+    # them showed up in the subscriber's profile.
+    balance = health = None
+    tariffs: list[Tariff] = []
+    for r in records:
+        if isinstance(r, Balance):
+            balance = _newer(balance, r)
+        elif isinstance(r, Health):
+            health = _newer(health, r)
+        elif isinstance(r, Tariff):
+            tariffs.append(r)
     if balance:
         batch.run(
             "apply_balance",
@@ -38,7 +48,6 @@ def add_updates(
                 "emergency_credit": balance.emergency_credit,
             },
         )
-    health = _newest(r for r in records if isinstance(r, Health))
     if health:
         batch.run(
             "apply_health",
@@ -51,7 +60,7 @@ def add_updates(
                 "health": health_status(health.csq, health.clock_time_diff_seconds),
             },
         )
-    for tariff in sorted((r for r in records if isinstance(r, Tariff)), key=lambda r: r.ts):
+    for tariff in sorted(tariffs, key=lambda r: r.ts):
         batch.run(
             "apply_tariffs",
             {"meter_id": meter_id, "active": _json(tariff.active), "future": _json(tariff.future)},
@@ -59,8 +68,9 @@ def add_updates(
     batch.run("promote_due_tariffs", {"meter_id": meter_id})
 
 
-def _newest(records):
-    return max(records, key=lambda r: r.ts, default=None)
+def _newer(current, record):
+    # The first of equally new records wins, as max() would have it.
+    return record if current is None or record.ts > current.ts else current
 
 
 def _json(value: dict | None) -> str | None:

@@ -72,8 +72,8 @@ UPDATE wattline.meter_shadows s
 
 -- promote_due_tariffs --
 -- A future tariff whose activation time has passed becomes the active one. The ingest runs it
--- for a meter with each of its messages; a scheduler can run it for all meters
--- (meter_id NULL).
+-- for a meter right after its tariff message, and for all meters (meter_id NULL) once per
+-- group of messages, as `wattline jobs` does (index: 0013).
 UPDATE wattline.meter_shadows
    SET tariffs_active = tariffs_future, tariffs_future = NULL, updated_at = now()
  WHERE tariffs_future IS NOT NULL
