@@ -34,7 +34,6 @@ class Series:
     table: str
     columns: tuple[str, ...]  # the COPY columns of the fast path
     types: tuple[str, ...]  # their database types, for a binary COPY
-    last_query: str  # named query: the last stored reading of each staged series
     probe_query: str  # named query: the last stored reading of the series asked for
 
 
@@ -45,7 +44,6 @@ METER_VALUES = Series(
      "phase", "location", "context", "unit", "value", "delta", "quality"),
     ("timestamptz", "timestamptz", "text", "int4", "int4", "text", "text", "text", "text",
      "text", "numeric", "numeric", "text"),
-    "last_meter_values",
     "probe_meter_values",
 )  # fmt: skip
 REGISTER_READINGS = Series(
@@ -55,7 +53,6 @@ REGISTER_READINGS = Series(
      "import_w", "export_w", "delta_import_wh", "delta_export_wh", "quality"),
     ("timestamptz", "timestamptz", "uuid", "uuid", "text", "numeric", "numeric", "numeric",
      "numeric", "numeric", "numeric", "text"),
-    "last_register_readings",
     "probe_register_readings",
 )  # fmt: skip
 
@@ -68,7 +65,7 @@ class Plan:
     staged: list[tuple] = field(default_factory=list)
     learned: dict[Any, list] = field(default_factory=dict)  # key -> [slot, epoch, time, values]
     versions: dict[int, int] = field(default_factory=dict)  # slot -> version we leave it at
-    probed: int = 0  # series whose last reading was read from the table
+    probed: int = 0  # series read from the table because memory could not vouch for them
 
 
 class SeriesCache:
@@ -129,7 +126,6 @@ class SeriesCache:
         """The probe's answer: (ordinal of the key, time, register values) per series that has
         a stored reading; the others have none."""
         epoch = self._epoch
-        plan.probed += len(keys)
         hits = {row[0]: row for row in found}
         for i, key in enumerate(keys, 1):
             slot = self.slot_of(key)
@@ -159,15 +155,6 @@ class SeriesCache:
             plan.fast.append(out[0])
             learned[key] = [entry[0], entry[1], time, out[1]]
 
-    def loaded(self, plan: Plan, found: list[tuple]) -> None:
-        """Series read back after a merge: key columns, then time, then register values."""
-        epoch = self._epoch
-        width = len(found[0]) - 1 - self.value_count if found else 0
-        for row in found:
-            key = self.key_of_loaded(row[:width])
-            slot = self.slot_of(key)
-            plan.learned[key] = [slot, epoch[slot], row[width], tuple(row[width + 1 :])]
-
     def commit(self, plan: Plan) -> None:
         self._last.update(plan.learned)
         self._versions.update(plan.versions)
@@ -178,11 +165,6 @@ class SeriesCache:
 
     def forget(self) -> None:
         self._last.clear()
-
-    value_count = 1  # register values remembered per series
-
-    def key_of_loaded(self, columns: tuple) -> Any:
-        return tuple(columns)
 
 
 class MeterValuesCache(SeriesCache):
@@ -219,16 +201,11 @@ class MeterValuesCache(SeriesCache):
 class RegisterReadingsCache(SeriesCache):
     """Smart-meter registers: a series is a register; import and export both keep deltas."""
 
-    value_count = 2
-
     def __init__(self, max_series: int) -> None:
         super().__init__(REGISTER_READINGS, max_series)
 
     def key(self, row: tuple) -> Any:
         return str(row[2])
-
-    def key_of_loaded(self, columns: tuple) -> Any:
-        return str(columns[0])
 
     def slot_of(self, key: Any) -> int:
         return zlib.crc32(key.encode()) % SLOTS

@@ -372,8 +372,8 @@ class Writer:
         plan = cache.claimed(self.writer_id, await cur.fetchall())
         unknown = cache.unknown(keys)
         if unknown:
-            await cur.execute(queries.get(series.probe_query), cache.probe_params(unknown))
-            cache.probed(plan, unknown, await cur.fetchall())
+            await self._read_last(cur, cache, plan, unknown)
+            plan.probed = len(unknown)
         cache.split(plan, rows, keys)
         if plan.fast:
             try:
@@ -383,18 +383,24 @@ class Writer:
                 # Only if the cache was wrong about a series: never trust it again blindly.
                 log.warning("%s: a cached series was stale; merging the batch", series.target)
                 cache.forget()
-                plan = Plan(staged=rows, versions=plan.versions)
+                plan = Plan(staged=rows, versions=plan.versions, probed=plan.probed)
             except (psycopg.DataError, psycopg.ProgrammingError, TypeError, ValueError):
                 # A value of an unexpected Python type for binary COPY: the text COPY into
                 # staging parses what it can and refuses the rest with the database's reason.
-                plan = Plan(staged=rows, versions=plan.versions)
+                plan = Plan(staged=rows, versions=plan.versions, probed=plan.probed)
         if plan.staged:
-            stage, _, merge = TARGETS[series.target]
-            await _copy(cur, stage, TARGETS[series.target][1], plan.staged)
+            stage, columns, merge = TARGETS[series.target]
+            await _copy(cur, stage, columns, plan.staged)
             await cur.execute(queries.get(merge))
-            await cur.execute(queries.get(series.last_query))
-            cache.loaded(plan, await cur.fetchall())
+            # The merge may have moved these series' last readings: read them again.
+            merged = list(dict.fromkeys(map(cache.key, plan.staged)))
+            await self._read_last(cur, cache, plan, merged)
         return plan
+
+    @staticmethod
+    async def _read_last(cur, cache: SeriesCache, plan: Plan, keys: list) -> None:
+        await cur.execute(queries.get(cache.series.probe_query), cache.probe_params(keys))
+        cache.probed(plan, keys, await cur.fetchall())
 
 
 async def _copy(

@@ -44,27 +44,9 @@ RETURNING locked.slot, locked.writer, locked.version;
 -- identify_writer --
 SELECT set_config('wattline.writer', %(writer)s, false);
 
--- The last stored reading of each series that went through staging in this transaction, to
--- seed the writer's cache after a merge.
--- last_meter_values --
-SELECT s.charge_point_id, s.connector_id, s.measurand, s.phase, s.location, l.time, l.value
-  FROM (SELECT DISTINCT charge_point_id, connector_id, measurand, phase, location
-          FROM pg_temp.stage_meter_values) s
- CROSS JOIN LATERAL (
-       SELECT m.time, m.value FROM wattline.meter_values m
-        WHERE (m.charge_point_id, m.connector_id, m.measurand, m.phase, m.location)
-            = (s.charge_point_id, s.connector_id, s.measurand, s.phase, s.location)
-        ORDER BY m.time DESC LIMIT 1) l;
-
--- last_register_readings --
-SELECT s.register_id, l.time, l.import_wh, l.export_wh
-  FROM (SELECT DISTINCT register_id FROM pg_temp.stage_register_readings) s
- CROSS JOIN LATERAL (
-       SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
-        WHERE r.register_id = s.register_id ORDER BY r.time DESC LIMIT 1) l;
-
 -- The last stored reading of each series asked for (arrays of key columns, in order); series
--- with none are left out. The writer asks for the series its memory cannot vouch for.
+-- with none are left out. The writer asks for the series its memory cannot vouch for, and for
+-- those it merged (the merge may have moved their last reading).
 -- probe_meter_values --
 SELECT k.i, l.time, l.value
   FROM unnest(%(charge_point_id)s::text[], %(connector_id)s::integer[], %(measurand)s::text[],
