@@ -2,8 +2,8 @@
 
 Under load the subscriber hands the writer one Batch per group of messages instead of one per
 message: a future, a queue entry and a task per message cost more than the message's rows, and
-the writer runs each shadow statement as a round trip of its own, which made them the largest
-cost of a message. So each message's shadow statements are kept only where they change
+the shadow statements (two a message) were the largest cost of a message in the database. So
+each message's shadow statements are kept only where they change
 something (``now()`` is the same for the whole transaction, so order only matters where it
 says below):
 
