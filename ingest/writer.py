@@ -162,9 +162,12 @@ class Batch:
         self.statements.append((query, params))
 
     def extend(self, other: Batch) -> None:
+        self.extend_rows(other)
+        self.statements.extend(other.statements)
+
+    def extend_rows(self, other: Batch) -> None:
         for target, rows in other.rows.items():
             self.rows.setdefault(target, []).extend(rows)
-        self.statements.extend(other.statements)
 
     def size(self) -> int:
         return sum(len(r) for r in self.rows.values()) + len(self.statements)

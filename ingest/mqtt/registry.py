@@ -36,6 +36,9 @@ class UnknownMeter(LookupError):
     pass
 
 
+_MISSING: tuple[float, None] = (float("-inf"), None)
+
+
 class Registry:
     def __init__(self, dsn: str, *, allow_unknown: bool, ttl_s: float = 60.0) -> None:
         self.dsn = dsn
@@ -49,60 +52,82 @@ class Registry:
         if self._conn is not None:
             await self._conn.close()
 
-    async def meter(self, serial: str, elements: frozenset[str] = frozenset()) -> Meter:
-        """The meter with enabled registers for ``elements`` where it can have them. Raises
-        UnknownMeter if it is not registered and unknown meters are refused; registers that
-        are missing are added only when unknown meters are allowed (the caller refuses the
-        readings otherwise)."""
-        loaded_at, meter = self._cache.get(serial, (float("-inf"), None))
-        fresh = time.monotonic() - loaded_at < self.ttl_s
-        if meter is not None and fresh and meter.registers.keys() >= elements:
-            return meter
-        async with self._lock:
-            try:
-                meter = await self._load(serial, elements)
-            except psycopg.OperationalError:
-                self._conn = None  # reconnect next time
-                raise
-        # Each entry lives between half and all of the TTL: meters first heard together (a
-        # fleet at start-up) would otherwise all expire together and stall the consumer on a
-        # thousand lookups in a row, once a TTL.
-        self._cache[serial] = (time.monotonic() - random.uniform(0, self.ttl_s / 2), meter)
-        return meter
+    def cached(self, serial: str, elements: frozenset[str]) -> Meter | None:
+        """The cached meter, if it is fresh and has registers for ``elements``."""
+        loaded_at, meter = self._cache.get(serial, _MISSING)
+        if meter is not None and meter.registers.keys() >= elements:
+            if time.monotonic() - loaded_at < self.ttl_s:
+                return meter
+        return None
 
-    async def _load(self, serial: str, elements: frozenset[str]) -> Meter:
-        conn = await self._connection()
-        meter = await self._find(conn, serial)
-        if meter is None:
-            if not self.allow_unknown:
-                raise UnknownMeter(
+    async def meters(self, wanted: dict[str, frozenset[str]]) -> dict[str, Meter | UnknownMeter]:
+        """For each serial, the meter with enabled registers for its elements where it can have
+        them, or UnknownMeter if it is not registered and unknown meters are refused. Registers
+        that are missing are added only when unknown meters are allowed (the caller refuses
+        the readings otherwise). Meters not cached are looked up together, in one round of
+        queries whatever their number: a fleet heard for the first time, or whose entries
+        expire, costs a few queries, not a few per meter."""
+        found: dict[str, Meter | UnknownMeter] = {}
+        load: dict[str, frozenset[str]] = {}
+        for serial, elements in wanted.items():
+            meter = self.cached(serial, elements)
+            if meter is None:
+                load[serial] = elements
+            else:
+                found[serial] = meter
+        if load:
+            async with self._lock:
+                try:
+                    loaded = await self._load(load)
+                except psycopg.OperationalError:
+                    self._conn = None  # reconnect next time
+                    raise
+            for serial, meter in loaded.items():
+                # Each entry lives between half and all of the TTL: meters first heard together
+                # (a fleet at start-up) would otherwise all expire together, once a TTL.
+                at = time.monotonic() - random.uniform(0, self.ttl_s / 2)
+                self._cache[serial] = (at, meter)
+            for serial in load:
+                found[serial] = loaded.get(serial) or UnknownMeter(
                     f"unknown meter {serial!r} (WATTLINE_ALLOW_UNKNOWN_METERS is off)"
                 )
-            await conn.execute(queries.get("register_meter"), {"serial": serial})
-            meter = await self._find(conn, serial)
-            assert meter is not None
-        missing = elements - set(meter.registers)
-        if missing and self.allow_unknown:
-            for element in sorted(missing):
-                await conn.execute(
-                    queries.get("add_register"), {"meter_id": meter.meter_id, "element": element}
-                )
-            meter = await self._find(conn, serial)
-            assert meter is not None
-        return meter
+        return found
 
-    async def _find(self, conn: psycopg.AsyncConnection, serial: str) -> Meter | None:
-        cur = await conn.execute(queries.get("find_meter"), {"serial": serial})
-        row = await cur.fetchone()
-        if row is None:
-            return None
-        registers = {
-            r["element"]: Register(
-                uuid.UUID(r["register_id"]), r["element"], r["direction_reversed"]
-            )
-            for r in row["registers"]
+    async def _load(self, wanted: dict[str, frozenset[str]]) -> dict[str, Meter]:
+        conn = await self._connection()
+        meters = await self._find(conn, list(wanted))
+        if not self.allow_unknown:
+            return meters
+        unknown = sorted(set(wanted) - set(meters))
+        if unknown:
+            await conn.execute(queries.get("register_meters"), {"serials": unknown})
+            meters.update(await self._find(conn, unknown))
+        missing = {
+            serial: elements - meters[serial].registers.keys()
+            for serial, elements in wanted.items()
+            if serial in meters and elements - meters[serial].registers.keys()
         }
-        return Meter(row["meter_id"], registers)
+        if missing:
+            pairs = sorted(
+                (meters[s].meter_id, e) for s, elements in missing.items() for e in elements
+            )
+            params = {"meter_ids": [m for m, _ in pairs], "elements": [e for _, e in pairs]}
+            await conn.execute(queries.get("add_registers"), params)
+            meters.update(await self._find(conn, list(missing)))
+        return meters
+
+    async def _find(self, conn: psycopg.AsyncConnection, serials: list[str]) -> dict[str, Meter]:
+        cur = await conn.execute(queries.get("find_meters"), {"serials": serials})
+        meters = {}
+        for row in await cur.fetchall():
+            registers = {
+                r["element"]: Register(
+                    uuid.UUID(r["register_id"]), r["element"], r["direction_reversed"]
+                )
+                for r in row["registers"]
+            }
+            meters[row["serial"]] = Meter(row["meter_id"], registers)
+        return meters
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:

@@ -12,7 +12,9 @@ rest, up to its own limit (Mosquitto's max_queued_messages; beyond it, it drops 
 paho runs on the event loop through its external-loop interface (loop_read, loop_write and
 loop_misc on socket events) rather than in its own thread: with a thread, every message and
 every acknowledgement crossed threads (a wake-up write to a socket each, and the GIL handed
-back and forth), which nearly doubled the CPU each message cost in paho.
+back and forth), which nearly doubled the CPU each message cost in paho. The client is
+ingest.mqtt.client.BufferedClient, paho's with its per-message reads and PUBLISH decoding made
+cheaper.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.mqtt import topics
+from ingest.mqtt.client import BufferedClient
 from ingest.mqtt.config import MqttConfig
 from ingest.mqtt.group import Group
 from ingest.mqtt.handler import Handler, Message
 from ingest.mqtt.registry import Registry
-from ingest.writer import BatchRefused, Writer
+from ingest.writer import Batch, BatchRefused, Writer
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +109,17 @@ class Subscriber:
     # -- the network --
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
+        client = BufferedClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
             protocol=mqtt.MQTTv5,
+            on_publish_received=self._on_publish,
         )
         client.manual_ack_set(True)
         if self.config.username:
             client.username_pw_set(self.config.username, self.config.password)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = self._on_socket_close
@@ -187,12 +190,23 @@ class Subscriber:
     def _readable(self) -> None:
         # loop_read handles one packet; read on while packets bring messages, so a burst does
         # not cost an event-loop round per message.
+        client = self._client
+        if self._reading is None:
+            return  # paused (or disconnected) since this was scheduled
         for _ in range(READS_PER_WAKE):
             received = self._received
-            if self._client.loop_read() != mqtt.MQTT_ERR_SUCCESS or self._reading is None:
-                return
-            if self._received == received:
-                return  # nothing complete to read (or not a message): the loop calls us again
+            if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or self._reading is None:
+                break
+            if self._received == received and not client.buffered():
+                return  # nothing complete to read: the loop calls us when the socket has more
+        self._read_buffered()
+
+    def _read_buffered(self) -> None:
+        # Packets already read from the socket wait in the client's buffer, and the socket
+        # will not signal them again: they are handled on the loop's next round.
+        if self._reading is not None and self._client.buffered():
+            assert self._loop is not None
+            self._loop.call_soon(self._readable)
 
     def _pause(self) -> None:
         assert self._loop is not None
@@ -206,6 +220,7 @@ class Subscriber:
             assert self._loop is not None
             self._loop.add_reader(sock, self._readable)
             self._reading = sock
+            self._read_buffered()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -225,9 +240,9 @@ class Subscriber:
         log.info("subscribed to %s", ", ".join(self._filters()))
         self.ready.set()
 
-    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+    def _on_publish(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         self._received += 1
-        msg = Message(message.topic, bytes(message.payload), message.mid, message.qos)
+        msg = Message(topic, payload, mid, qos)
         self._inbox.append(msg)
         self._pending += 1
         self._pending_bytes += len(msg.payload)
@@ -252,8 +267,8 @@ class Subscriber:
                 await self._wake.wait()
                 self._wake.clear()
                 continue
-            for msg in received:
-                group.add(msg, await self._batch_for(msg))
+            for msg, batch in zip(received, await self._batches(received), strict=True):
+                group.add(msg, batch)
             if self._inbox and len(group) < GROUP_GATHERS:
                 continue  # more arrived while these were handled: they commit with them
             if group and len(self._tasks) < GROUPS_IN_FLIGHT:
@@ -266,16 +281,20 @@ class Subscriber:
         self._tasks.discard(task)
         self._wake.set()  # what gathered meanwhile can go now
 
-    async def _batch_for(self, msg: Message):
+    async def _batches(self, messages: list[Message]) -> list[Batch]:
         while True:
             try:
-                return await self.handler.batch_for(msg)
+                return await self.handler.batches(messages)
             except (psycopg.OperationalError, OSError) as exc:
                 log.warning("meter registry unreachable (%s); retrying", exc)
                 await asyncio.sleep(RETRY_S)
-            except Exception as exc:  # a bug must cost one message, never the process
-                log.exception("could not handle a message on %s", msg.topic)
-                return Handler.refused(msg, f"internal error: {exc!r}")
+            except Exception:
+                if len(messages) == 1:
+                    # A bug must cost one message, never the process.
+                    log.exception("could not handle a message on %s", messages[0].topic)
+                    return [Handler.refused(messages[0], "internal error in the meter lookup")]
+                # The lookup for the group failed: one by one, only the message at fault fails.
+                return [(await self._batches([msg]))[0] for msg in messages]
 
     async def _store_group(self, group: Group) -> None:
         while True:

@@ -2,30 +2,35 @@
 -- the same transaction as the rows they describe. Shadow updates are guarded by the device's
 -- time, so a meter's offline backlog arriving late never overwrites newer state.
 
--- find_meter --
--- A meter by serial, with its enabled registers (an empty list when it has none)
-SELECT r.id AS meter_id,
+-- find_meters --
+-- Meters by serial, with their enabled registers (an empty list for a meter with none). The
+-- subscriber looks up every meter of a group of messages it has not cached in one go.
+SELECT r.serial, r.id AS meter_id,
        coalesce(jsonb_agg(jsonb_build_object(
                     'register_id', g.register_id, 'element', g.element,
                     'direction_reversed', g.direction_reversed))
                 FILTER (WHERE g.register_id IS NOT NULL), '[]') AS registers
   FROM wattline.meter_registry r
   LEFT JOIN wattline.meter_registers g ON g.meter_id = r.id AND g.status = 'enabled'
- WHERE r.serial = %(serial)s
+ WHERE r.serial = ANY(%(serials)s::text[])
  GROUP BY r.id;
 
--- register_meter --
--- Register a meter heard for the first time; a no-op when another process got there first
+-- register_meters --
+-- Register meters heard for the first time; a no-op for any another process registered first
 WITH meter AS (
-    INSERT INTO wattline.meter_registry (serial, name) VALUES (%(serial)s, %(serial)s)
+    INSERT INTO wattline.meter_registry (serial, name)
+    SELECT serial, serial FROM unnest(%(serials)s::text[]) AS serial ORDER BY serial
     ON CONFLICT (serial) DO NOTHING
     RETURNING id
 )
 INSERT INTO wattline.meter_shadows (id) SELECT id FROM meter;
 
--- add_register --
--- An enabled register for an element the meter has none for yet
-INSERT INTO wattline.meter_registers (meter_id, element) VALUES (%(meter_id)s, %(element)s)
+-- add_registers --
+-- Enabled registers for elements their meters have none for yet
+INSERT INTO wattline.meter_registers (meter_id, element)
+SELECT meter_id, element
+  FROM unnest(%(meter_ids)s::uuid[], %(elements)s::text[]) AS r (meter_id, element)
+ ORDER BY meter_id, element
 ON CONFLICT DO NOTHING;
 
 -- mark_meter_seen --
@@ -33,6 +38,18 @@ ON CONFLICT DO NOTHING;
 INSERT INTO wattline.meter_shadows (id, last_seen_at) VALUES (%(meter_id)s, %(seen_at)s)
 ON CONFLICT (id) DO UPDATE
    SET last_seen_at = greatest(meter_shadows.last_seen_at, excluded.last_seen_at),
+       updated_at = now();
+
+-- mark_meters_seen --
+-- mark_meter_seen for a group of messages (ingest/mqtt/group.py): a row per meter with its
+-- latest receive time, upserted in meter_id order so concurrent subscribers lock shadow rows
+-- in the same order
+INSERT INTO wattline.meter_shadows AS s (id, last_seen_at)
+SELECT id, seen_at
+  FROM unnest(%(meter_ids)s::uuid[], %(seen_at)s::timestamptz[]) AS seen (id, seen_at)
+ ORDER BY id
+ON CONFLICT (id) DO UPDATE
+   SET last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
        updated_at = now();
 
 -- apply_balance --
