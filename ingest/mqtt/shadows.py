@@ -60,12 +60,16 @@ def add_updates(
                 "health": health_status(health.csq, health.clock_time_diff_seconds),
             },
         )
-    for tariff in sorted(tariffs, key=lambda r: r.ts):
+    for tariff in sorted(tariffs, key=_ts) if tariffs else ():
         batch.run(
             "apply_tariffs",
             {"meter_id": meter_id, "active": _json(tariff.active), "future": _json(tariff.future)},
         )
     batch.run("promote_due_tariffs", {"meter_id": meter_id})
+
+
+def _ts(record: Record) -> datetime:
+    return record.ts
 
 
 def _newer(current, record):

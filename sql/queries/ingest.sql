@@ -1,5 +1,7 @@
 -- Merges from the session's staging tables (wattline.create_staging) into the series. Re-sent
 -- rows hit the natural key and are skipped, so they count once.
+-- Array parameters are sent in binary (%(name)b): psycopg writes a list in text form element
+-- by element in Python (quoting each), which cost 10 ms for a thousand UUIDs; binary, 0.6 ms.
 
 -- merge_meter_values --
 SELECT wattline.merge_meter_values();
@@ -49,8 +51,8 @@ SELECT set_config('wattline.writer', %(writer)s, false);
 -- those it merged (the merge may have moved their last reading).
 -- probe_meter_values --
 SELECT k.i, l.time, l.value
-  FROM unnest(%(charge_point_id)s::text[], %(connector_id)s::integer[], %(measurand)s::text[],
-              %(phase)s::text[], %(location)s::text[])
+  FROM unnest(%(charge_point_id)b::text[], %(connector_id)b::integer[], %(measurand)b::text[],
+              %(phase)b::text[], %(location)b::text[])
        WITH ORDINALITY AS k (charge_point_id, connector_id, measurand, phase, location, i)
  CROSS JOIN LATERAL (
        SELECT m.time, m.value FROM wattline.meter_values m
@@ -60,7 +62,7 @@ SELECT k.i, l.time, l.value
 
 -- probe_register_readings --
 SELECT k.i, l.time, l.import_wh, l.export_wh
-  FROM unnest(%(register_id)s::uuid[]) WITH ORDINALITY AS k (register_id, i)
+  FROM unnest(%(register_id)b::uuid[]) WITH ORDINALITY AS k (register_id, i)
  CROSS JOIN LATERAL (
        SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
         WHERE r.register_id = k.register_id ORDER BY r.time DESC LIMIT 1) l;
