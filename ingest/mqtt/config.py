@@ -22,12 +22,14 @@ class MqttConfig:
     max_future_s: float = 600.0  # clocks drift; further ahead than this is a broken clock
     session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue this long while we're away
     registry_ttl_s: float = 60.0  # how soon a register replaced in the database is picked up
-    # Messages received and not yet acknowledged (also our MQTT 5 Receive Maximum). Under load
-    # a group commit takes what arrived meanwhile, so a larger window means fewer, larger
-    # commits; and the broker drops messages for a subscriber that is more than this plus its
-    # own queue limit (Mosquitto: max_queued_messages, 1000 by default) behind. About 3 KB of
-    # memory each while waiting.
-    max_pending: int = 10_000
+    # Messages received and not yet acknowledged (also our MQTT 5 Receive Maximum; 65,535 is
+    # the protocol's limit). The broker drops messages for a subscriber that is more than this
+    # plus its own queue limit (Mosquitto: max_queued_messages, 1000 by default) behind, so
+    # this is how long a pause in the database the ingest rides out without the broker's help:
+    # at 10,000 messages/s a window of 10,000 lost messages after a 1.1 s pause (seen in
+    # bench.mqtt_load); the full window covers 6.5 s. Messages wait unparsed, a few hundred
+    # bytes each, and only a group at a time is parsed.
+    max_pending: int = 65_535
     # The same window in payload bytes: one message may be a meter's backlog of 5000 readings,
     # and memory must stay bounded whatever the messages hold. Parsed, a payload takes several
     # times its size.
@@ -64,4 +66,13 @@ class MqttConfig:
             allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
             max_future_s=positive(env, "WATTLINE_MQTT_MAX_FUTURE_S", cls.max_future_s),
             spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
+            max_pending=_receive_maximum(env),
         )
+
+
+def _receive_maximum(env: Mapping[str, str]) -> int:
+    name = "WATTLINE_MQTT_MAX_PENDING"
+    value = positive(env, name, MqttConfig.max_pending)
+    if value != int(value) or value > 65_535:
+        raise SystemExit(f"{name}={env[name]!r}: expected a whole number from 1 to 65535")
+    return int(value)

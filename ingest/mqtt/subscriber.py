@@ -260,22 +260,26 @@ class Subscriber:
 
     async def _consume(self) -> None:
         group = Group()
+        inbox = self._inbox
         while True:
-            received = list(self._inbox)
-            self._inbox.clear()
-            if not received and (not group or len(self._tasks) >= GROUPS_IN_FLIGHT):
-                await self._wake.wait()
-                self._wake.clear()
-                continue
-            for msg, batch in zip(received, await self._batches(received), strict=True):
-                group.add(msg, batch)
-            if self._inbox and len(group) < GROUP_GATHERS:
-                continue  # more arrived while these were handled: they commit with them
+            # At most GROUP_GATHERS messages a group: after a pause in the database the inbox
+            # may hold the whole receive window, which parsed at once would take several
+            # times the memory and make one long transaction.
+            take = min(GROUP_GATHERS - len(group), len(inbox))
+            if take:
+                received = [inbox.popleft() for _ in range(take)]
+                for msg, batch in zip(received, await self._batches(received), strict=True):
+                    group.add(msg, batch)
+                if inbox and len(group) < GROUP_GATHERS:
+                    continue  # more arrived while these were handled: they commit with them
             if group and len(self._tasks) < GROUPS_IN_FLIGHT:
                 task = asyncio.create_task(self._store_group(group))
                 self._tasks.add(task)
                 task.add_done_callback(self._group_done)
                 group = Group()
+                continue
+            await self._wake.wait()  # a message, or room for another group
+            self._wake.clear()
 
     def _group_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
