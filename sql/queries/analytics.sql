@@ -4,7 +4,8 @@
 -- report_transactions --
 -- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
 -- power, the charge point's time zone and the connector's latest main register inside the
--- transaction (as the session_report view finds it), for analytics/session_report.py
+-- transaction (latest_main_register, as the session_report view finds it), for
+-- analytics/session_report.py
 SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
        t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
        t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
@@ -14,13 +15,8 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
   LEFT JOIN wattline.connectors c
          ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
   LEFT JOIN wattline.charge_points cp ON cp.id = t.charge_point_id
-  LEFT JOIN LATERAL (
-        SELECT m.value, m.time FROM wattline.meter_values m
-         WHERE m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
-           AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
-           AND m.location = 'Outlet'
-           AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
-         ORDER BY m.time DESC LIMIT 1) lr ON true
+  LEFT JOIN LATERAL wattline.latest_main_register(
+        t.charge_point_id, t.connector_id, t.started_at, t.stopped_at) lr ON true
  WHERE coalesce(t.started_at, t.stopped_at) >= %(lo)s
    AND coalesce(t.started_at, t.stopped_at) < %(hi)s
  ORDER BY t.id;
