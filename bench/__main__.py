@@ -2,12 +2,14 @@
 memory or warm caches: `.venv/bin/python -m bench [--quick] [--only NAME ...]`.
 
 Each prints its own side-by-side table; this collects them into bench/results.md with the
-machine they ran on, which is what the README's benchmark section is copied from. --quick runs
-small sizes, to check the benchmarks work; its figures are not the ones to publish."""
+machine they ran on, which is what the README's benchmark section is copied from; with --only,
+the other benchmarks' latest sections stay. --quick runs small sizes, to check the benchmarks
+work; its figures are not the ones to publish."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -36,10 +38,14 @@ def main() -> None:
     p.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run just these")
     args = p.parse_args()
     names = args.only or list(BENCHMARKS)
+    run_on = f"{datetime.now(UTC):%Y-%m-%d}, {machine()}, {_postgres_version()}"
+    # A run of some benchmarks keeps the others' latest sections (a quick run keeps nothing).
+    earlier = {} if args.quick else _sections(RESULTS)
     sections = [
         f"# Benchmark results{' (quick run: not for publishing)' if args.quick else ''}",
-        f"{datetime.now(UTC):%Y-%m-%d}, {machine()}, {_postgres_version()}",
+        run_on if not earlier or not args.only else "Each section says when and where it ran.",
     ]
+    done: dict[str, str] = {}
     failed = []
     for name in names:
         module, quick = BENCHMARKS[name]
@@ -52,11 +58,35 @@ def main() -> None:
         status = "" if run.returncode == 0 else f" — FAILED (exit {run.returncode})"
         if run.returncode:
             failed.append(name)
-        sections.append(f"## {name} ({took:.0f} s){status}\n\n```\n{run.stdout.strip()}\n```")
+        done[name] = (
+            f"## {name} ({took:.0f} s){status}\n\n{run_on}\n\n```\n{run.stdout.strip()}\n```"
+        )
+    for name in BENCHMARKS:  # in the usual order, whichever ran now
+        if name in done or name in earlier:
+            sections.append(done.get(name) or earlier[name])
     RESULTS.write_text("\n\n".join(sections) + "\n")
     print(f"\nwritten to {RESULTS}")
     if failed:
         raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+def _sections(path: Path) -> dict[str, str]:
+    """The benchmark sections of an earlier results file, by name, each with the line saying
+    when and where it ran (files written before sections carried it get the file's line)."""
+    text = path.read_text() if path.exists() else ""
+    if not text or "quick run" in text.partition("\n")[0]:
+        return {}
+    head, *parts = re.split(r"^## ", text, flags=re.MULTILINE)
+    head_lines = [line for line in head.splitlines() if line.strip()]
+    file_run_on = head_lines[1] if len(head_lines) > 1 else ""
+    sections = {}
+    for part in parts:
+        title, _, body = part.partition("\n")
+        body = body.strip()
+        if body.startswith("```"):
+            body = f"{file_run_on}\n\n{body}"
+        sections[title.split()[0]] = f"## {title}\n\n{body}".rstrip()
+    return sections
 
 
 def _postgres_version() -> str:
