@@ -127,9 +127,21 @@ def central_system(url: str, port: int, workdir: Path):
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
+            _dump_stacks(server.pid, log)
             server.kill()
             server.wait()
         log.close()
+
+
+def _dump_stacks(pid: int, log) -> None:
+    """Where a server that overran its stop is stuck, into its log (py-spy, if installed)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    log.write(b"\n--- no exit 30 s after SIGINT; its threads (py-spy dump):\n")
+    log.flush()
+    try:
+        subprocess.run([spy, "dump", "--pid", str(pid)], stdout=log, stderr=log, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.write(f"py-spy dump failed: {exc}\n".encode())
 
 
 def _generators(port: int, chargers: int, rate: float, seconds: float, count: int, prefix: str):
