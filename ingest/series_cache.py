@@ -22,7 +22,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-SLOTS = 65536  # per target; must match wattline_admin.writer_slots (0015)
+SLOTS = 64  # per target; must match wattline_admin.writer_slots
 NOTHING = datetime.min.replace(tzinfo=UTC)  # the "last reading" of a series with none stored
 
 
@@ -75,7 +75,6 @@ class SeriesCache:
         self._last: dict[Any, list] = {}  # key -> [slot, epoch, time, values]
         self._epoch = [0] * SLOTS  # bumped to forget every series of a slot at once
         self._versions: dict[int, int] = {}  # slot -> version this writer left it at
-        self._target_epoch: int | None = None  # wattline_admin.writer_epochs, as last seen
 
     # -- per row: overridden per target ---------------------------------------------------
 
@@ -101,18 +100,13 @@ class SeriesCache:
             slots.add(entry[0] if entry is not None else self.slot_of(k))
         return keys, sorted(slots)
 
-    def claimed(self, writer: str, previous: list[tuple[int, str | None, int, int]]) -> Plan:
-        """Given who bumped each claimed slot last and the target's epoch (claim_writer_slots),
-        forget the slots someone else has written since, and everything if anything but a
-        writer has written the target; returns a plan carrying the versions we leave."""
+    def claimed(self, writer: str, previous: list[tuple[int, str | None, int]]) -> Plan:
+        """Given who bumped each claimed slot last (claim_writer_slots), forget the slots
+        someone else has written since; returns a plan carrying the versions we leave."""
         plan = Plan()
-        epochs = self._epoch
-        for slot, by, version, target_epoch in previous:
-            if target_epoch != self._target_epoch:
-                self._epoch = epochs = [e + 1 for e in epochs]
-                self._target_epoch = target_epoch
+        for slot, by, version in previous:
             if by != writer or self._versions.get(slot) != version:
-                epochs[slot] += 1
+                self._epoch[slot] += 1
             plan.versions[slot] = version + 1
         return plan
 

@@ -32,20 +32,15 @@ SELECT wattline.create_staging();
 -- returns who bumped each last and at which version, so the writer knows which of its cached
 -- last readings are still current.
 -- claim_writer_slots --
--- The slots a batch touches, locked in slot order (writers never deadlock) and bumped; each with
--- who bumped it last and to what version, and the target's epoch (0015: bumped by any write
--- that is not a writer's), read FOR SHARE so that such a write waits for this transaction.
-WITH epoch AS (
-    SELECT epoch FROM wattline_admin.writer_epochs WHERE target = %(target)s FOR SHARE
-), locked AS (
+WITH locked AS (
     SELECT slot, writer, version FROM wattline_admin.writer_slots
-     WHERE target = %(target)s AND slot = ANY(%(slots)b::integer[])
+     WHERE target = %(target)s AND slot = ANY(%(slots)s)
      ORDER BY slot FOR UPDATE
 )
 UPDATE wattline_admin.writer_slots w SET writer = %(writer)s, version = locked.version + 1
   FROM locked
  WHERE w.target = %(target)s AND w.slot = locked.slot
-RETURNING locked.slot, locked.writer, locked.version, (SELECT epoch FROM epoch);
+RETURNING locked.slot, locked.writer, locked.version;
 
 -- Marks this session as a writer, whose own writes do not reset every slot.
 -- identify_writer --

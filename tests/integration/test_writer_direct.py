@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
-import pytest
 
-from ingest.series_cache import MeterValuesCache
 from ingest.writer import Batch, BatchRefused, Writer
-from sql import db, queries
+from sql import db
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -148,65 +146,3 @@ async def test_a_refused_batch_leaves_the_memory_as_committed(db_url):
     # Minute 4 follows minute 1: 104 - 101.5 and 20 - 12.
     assert rows == [(0, 0, 0), (1, 1, 2), (4, Decimal("2.5"), 8)]
     assert w.rows_direct == 3
-
-
-def _chargers_in_different_slots(n: int) -> list[str]:
-    cache = MeterValuesCache(10)
-    chosen, slots = [], set()
-    for i in range(1000):
-        cp = f"CP-D{i}"
-        slot = cache.slot_of(cache.key(energy(cp, 0, 0)))
-        if slot not in slots:
-            chosen.append(cp)
-            slots.add(slot)
-        if len(chosen) == n:
-            return chosen
-    raise AssertionError("slots too few")
-
-
-async def test_writers_of_different_chargers_keep_their_memory(db_url):
-    # Two ingest processes, each with its own chargers, writing in turn: neither re-reads a
-    # series because of the other. With 0011's 64 slots these 20 + 20 chargers shared 8 slots,
-    # and each writer read those series again after every write of the other.
-    mine, theirs = [f"CP-A{i}" for i in range(20)], [f"CP-B{i}" for i in range(20)]
-    a, b = await started(db_url), await started(db_url)
-    for minute in range(3):
-        await a.write(batch(*(energy(cp, minute, 1000 + 10 * minute) for cp in mine)))
-        await b.write(batch(*(energy(cp, minute, 5000 + 20 * minute) for cp in theirs)))
-    await a.stop()
-    await b.stop()
-    assert (a.series_read, b.series_read) == (20, 20)  # each series once, at first sight
-    assert (a.rows_direct, b.rows_direct) == (60, 60)
-    with psycopg.connect(db.with_session_options(db_url)) as conn:
-        # 20 chargers × 2 deltas of 10 Wh, and 20 × 2 of 20 Wh.
-        assert conn.execute("SELECT sum(delta) FROM wattline.meter_values").fetchone() == (1200,)
-
-
-def test_writer_transactions_wait_only_for_writers_of_the_same_slots(db_url):
-    claim = queries.get("claim_writer_slots")
-    one, two = _chargers_in_different_slots(2)
-    cache = MeterValuesCache(10)
-    slot = {cp: cache.slot_of(cache.key(energy(cp, 0, 0))) for cp in (one, two)}
-    url = db.with_session_options(db_url)
-    with psycopg.connect(url) as a, psycopg.connect(url) as b, psycopg.connect(url) as c:
-        a.execute(claim, {"target": "meter_values", "slots": [slot[one]], "writer": "a"})
-        b.execute("SET lock_timeout = '1s'")
-        # Another charger: no wait.
-        rows = b.execute(
-            claim, {"target": "meter_values", "slots": [slot[two]], "writer": "b"}
-        ).fetchall()
-        assert rows == [(slot[two], None, 0, 0)]  # never bumped before; epoch 0
-        b.rollback()
-        b.execute("SET lock_timeout = '1s'")
-        # The same charger: waits for a's commit.
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            b.execute(claim, {"target": "meter_values", "slots": [slot[one]], "writer": "b"})
-        b.rollback()
-        # A write by anything but a writer waits for a too, so a sees it next time.
-        c.execute("SET lock_timeout = '1s'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            c.execute(
-                "INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, unit,"
-                " value) VALUES (%s, %s, 1, 'Wh', 1)",
-                [T0, two],
-            )

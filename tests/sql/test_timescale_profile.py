@@ -89,22 +89,17 @@ def test_the_reader_role_can_read_a_continuous_aggregate_but_not_write(timescale
             conn.execute("INSERT INTO wattline.tariffs (id, energy_rate) VALUES ('free', 0)")
 
 
-def test_a_write_outside_the_writer_bumps_the_writer_epoch_of_a_hypertable(timescale_url):
-    # Statement triggers (0011, 0015) on a hypertable: what tells writers their cache is stale.
+def test_a_write_outside_the_writer_bumps_the_writer_slots_of_a_hypertable(timescale_url):
+    # Statement triggers (0011) on a hypertable: what tells writers their cache is stale.
     with psycopg.connect(db.with_session_options(timescale_url), autocommit=True) as conn:
         conn.execute(
             "INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, unit, value)"
             " VALUES ('2024-05-01T10:00Z', 'CP-T', 1, 'Wh', 100)"
         )
         conn.execute("DELETE FROM wattline.meter_values WHERE charge_point_id = 'CP-T'")
-        epochs = conn.execute(
-            "SELECT target, epoch FROM wattline_admin.writer_epochs ORDER BY 1"
-        ).fetchall()
         slots = conn.execute(
-            "SELECT target, count(*), max(version) FROM wattline_admin.writer_slots"
-            " GROUP BY 1 ORDER BY 1"
+            "SELECT target, count(*), min(version), max(version), count(writer)"
+            "  FROM wattline_admin.writer_slots GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    # Two statements, each bumping the meter_values epoch once; register_readings untouched,
-    # and the 65,536 slots a target (left to writers) too.
-    assert epochs == [("meter_values", 2), ("register_readings", 0)]
-    assert slots == [("meter_values", 65536, 0), ("register_readings", 65536, 0)]
+    # Two statements, each bumping all 64 meter_values slots; register_readings untouched.
+    assert slots == [("meter_values", 64, 2, 2, 0), ("register_readings", 64, 0, 0, 0)]
