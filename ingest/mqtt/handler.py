@@ -58,7 +58,7 @@ class Handler:
             if p.serial is not None:
                 wanted[p.serial] = wanted.get(p.serial, p.elements) | p.elements
         meters = await self.registry.meters(wanted) if wanted else {}
-        return [self._finish(p, meters.get(p.serial)) if p.serial else p.batch for p in parsed]
+        return [self._finish(p, meters[p.serial]) if p.serial else p.batch for p in parsed]
 
     def _parse(self, msg: Message, now: datetime) -> _Parsed:
         state = _Parsed(msg, Batch(), now)
@@ -78,11 +78,10 @@ class Handler:
             state.elements = frozenset(r.element for r in parsed.records if isinstance(r, Reading))
         return state
 
-    def _finish(self, state: _Parsed, meter: Meter | UnknownMeter | None) -> Batch:
+    def _finish(self, state: _Parsed, meter: Meter | UnknownMeter) -> Batch:
         msg, batch, now = state.msg, state.batch, state.received_at
-        if not isinstance(meter, Meter):
-            reason = str(meter) if meter is not None else f"no meter for {state.serial!r}"
-            rows.reject(batch, msg.topic, reason, msg.payload, now)
+        if isinstance(meter, UnknownMeter):
+            rows.reject(batch, msg.topic, str(meter), msg.payload, now)
             return batch
         try:
             records = state.parsed.records

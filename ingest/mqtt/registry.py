@@ -102,11 +102,10 @@ class Registry:
         if unknown:
             await conn.execute(queries.get("register_meters"), {"serials": unknown})
             meters.update(await self._find(conn, unknown))
-        missing = {
-            serial: elements - meters[serial].registers.keys()
-            for serial, elements in wanted.items()
-            if serial in meters and elements - meters[serial].registers.keys()
-        }
+        missing = {}
+        for serial, elements in wanted.items():
+            if serial in meters and (absent := elements - meters[serial].registers.keys()):
+                missing[serial] = absent
         if missing:
             pairs = sorted(
                 (meters[s].meter_id, e) for s, elements in missing.items() for e in elements

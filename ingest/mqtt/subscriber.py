@@ -190,9 +190,9 @@ class Subscriber:
     def _readable(self) -> None:
         # loop_read handles one packet; read on while packets bring messages, so a burst does
         # not cost an event-loop round per message.
-        client = self._client
         if self._reading is None:
             return  # paused (or disconnected) since this was scheduled
+        client = self._client
         for _ in range(READS_PER_WAKE):
             received = self._received
             if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or self._reading is None:
