@@ -29,7 +29,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 MAX_DEPTH = 16  # an OCPP 1.6 payload nests at most 6 levels inside its frame, an MQTT record 3
@@ -37,6 +37,10 @@ MAX_DIGITS = 15  # |x| < 10^15: 10^15 Wh is a terawatt-hour, which no device reg
 MAX_MAGNITUDE = 10**MAX_DIGITS
 MAX_SCALE = 12  # decimals kept; a milli-micro-watt-hour is already noise
 INT32 = (-(2**31), 2**31 - 1)
+_SCALE = Decimal(1).scaleb(-MAX_SCALE)
+# Any number below MAX_MAGNITUDE quantized to MAX_SCALE decimals fits in this precision, so the
+# quantize in number_problem cannot fail, whatever the thread's decimal context.
+_QUANTIZE = Context(prec=MAX_DIGITS + MAX_SCALE + 1).quantize
 DEFAULT_MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -144,8 +148,9 @@ def number_problem(value: Decimal | float | int) -> str | None:
     # would raise decimal.Overflow) is needed to size it.
     if value and value.adjusted() >= MAX_DIGITS:
         return "is out of range (|x| < 1e15)"
-    exponent = value.as_tuple().exponent
-    if exponent < -MAX_SCALE and value != value.quantize(Decimal(1).scaleb(-MAX_SCALE)):
+    # Rounding to MAX_SCALE decimals changes it: a fifth of the time as_tuple() takes (0.1 against
+    # 0.5 us), which counted with three or four numbers in every meter reading.
+    if _QUANTIZE(value, _SCALE) != value:
         return f"has more than {MAX_SCALE} decimals"
     return None
 
