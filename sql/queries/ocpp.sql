@@ -117,17 +117,48 @@ SELECT id, charge_point_id, action, payload, status, response, error, requested_
   FROM wattline.commands WHERE id = %(id)s;
 
 -- claim_commands --
--- Only one process may send a command, and only once.
+-- Only one process may send a command, and only once. One at a time, the oldest first: OCPP
+-- allows one CALL in flight, and sent_at must be when the command went out (the sweep below
+-- counts its time-out from there), not when it was queued behind slower ones.
 UPDATE wattline.commands SET status = 'sent', sent_at = now()
- WHERE id IN (SELECT id FROM wattline.commands
-               WHERE charge_point_id = %(charge_point_id)s AND status = 'requested'
-               ORDER BY id FOR UPDATE SKIP LOCKED)
+ WHERE id = (SELECT id FROM wattline.commands
+              WHERE charge_point_id = %(charge_point_id)s AND status = 'requested'
+              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING id, action, payload;
 
 -- finish_command --
 UPDATE wattline.commands
    SET status = %(status)s, answered_at = now(), response = %(response)s, error = %(error)s
  WHERE id = %(id)s;
+
+-- sweep_commands --
+-- Commands nobody will finish. `sent` for longer than any sender waits (lost_after_s: the
+-- command time-out plus a margin): the process that sent it died, or lost the database before
+-- it could write the answer; it becomes timed_out. `requested` for longer than expire_after_s
+-- while its charge point has not been heard from for as long: no process holds its connection
+-- (a connected one heartbeats well within that), and a command sent hours late (a remote start)
+-- would do harm; it fails. Each is one UPDATE on rows still in that status, so any number of
+-- processes may sweep at once: a row taken by a claim or another sweep is no longer matched.
+WITH lost AS (
+    UPDATE wattline.commands
+       SET status = 'timed_out', answered_at = now(),
+           error = format('no answer recorded within %%s s of sending: the process that sent'
+                          ' it stopped or lost the database (swept)', %(lost_after_s)s)
+     WHERE status = 'sent' AND sent_at < now() - make_interval(secs => %(lost_after_s)s)
+    RETURNING id
+), expired AS (
+    UPDATE wattline.commands c
+       SET status = 'failed', answered_at = now(),
+           error = format('expired: charge point not connected for %%s s after the request',
+                          %(expire_after_s)s)
+     WHERE c.status = 'requested'
+       AND c.requested_at < now() - make_interval(secs => %(expire_after_s)s)
+       AND NOT EXISTS (SELECT 1 FROM wattline.charge_points p
+                        WHERE p.id = c.charge_point_id
+                          AND p.last_seen_at >= now() - make_interval(secs => %(expire_after_s)s))
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM lost) AS timed_out, (SELECT count(*) FROM expired) AS expired;
 
 -- listen_commands --
 LISTEN wattline_commands;
