@@ -44,6 +44,11 @@ def _apply_0015_as_8d69f55_did(url: str) -> None:
         )
 
 
+def _body_in_0011() -> str:
+    text = (MIGRATION_DIR / "0011_writer_slots.sql").read_text()
+    return text.split("AS $$", 1)[1].split("$$;", 1)[0]
+
+
 def _energy(minute: int, wh: int) -> tuple:
     return (T0 + timedelta(minutes=minute), T0, "CP-R", 1, None,
             "Energy.Active.Import.Register", "", "Outlet", "Sample.Periodic", "Wh",
@@ -67,6 +72,8 @@ async def test_0016_puts_back_the_64_writer_slots_on_a_database_that_ran_0015(
             {"target": "meter_values", "count": 65536, "min": 0, "max": 65535},
             {"target": "register_readings", "count": 65536, "min": 0, "max": 65535},
         ]
+        function = conn.execute("SELECT prosrc FROM pg_proc WHERE proname = 'writer_slots_touched'")
+        assert "writer_epochs" in function.fetchone()["prosrc"]
 
     result = migrate(empty_db_url)
     assert result.applied == ["0016_retire_writer_slots_fine.sql"]
@@ -85,6 +92,19 @@ async def test_0016_puts_back_the_64_writer_slots_on_a_database_that_ran_0015(
         ).fetchone()
         # Every slot bumped once by 0016, so no writer trusts what it remembers from before.
         assert versions == {"unowned": 128, "min": 1, "max": 1}
+        function = conn.execute(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'writer_slots_touched'"
+        ).fetchone()
+        assert function["prosrc"] == _body_in_0011()
+        triggers = conn.execute(
+            "SELECT c.relname, t.tgfoid::regproc::text AS function FROM pg_trigger t"
+            "  JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE t.tgname = 'wattline_writer_slots' ORDER BY 1"
+        ).fetchall()
+        assert triggers == [
+            {"relname": "meter_values", "function": "wattline_admin.writer_slots_touched"},
+            {"relname": "register_readings", "function": "wattline_admin.writer_slots_touched"},
+        ]
         recorded = conn.execute(
             "SELECT version FROM wattline_admin.schema_migrations WHERE version >= 14 ORDER BY 1"
         ).fetchall()
