@@ -129,7 +129,7 @@ class CommandDispatcher:
                 )
             except DatabaseUnavailable:
                 return  # the listener wakes us again when it is back
-            for command in sorted(claimed, key=lambda c: c["id"]):
+            for command in claimed:  # one, the oldest (claim_commands)
                 await self._send(charge_point_id, command)
             if not claimed and charge_point_id not in self._again:
                 return

@@ -99,3 +99,31 @@ async def test_commands_left_by_a_dead_process_are_swept_and_live_ones_are_not(
             )
             assert live == {"status": "timed_out", "error": "no answer within 2 s"}
         assert (await central.commands.sweep()) == {"timed_out": 0, "expired": 0}
+
+
+def _timed_out(db_url: str, count: int) -> list[dict] | None:
+    rows = query(
+        db_url,
+        "SELECT extract(epoch FROM sent_at) AS sent FROM wattline.commands"
+        " WHERE status = 'timed_out' ORDER BY id",
+    )
+    return rows if len(rows) == count else None
+
+
+async def test_a_command_queued_behind_a_slow_one_is_stamped_sent_when_it_leaves(
+    db_url, tmp_path: Path
+):
+    async with running(replace(CONFIG, spool_path=tmp_path / "spool"), db_url) as central:
+        await eventually(central.commands.listening.is_set)
+        execute(
+            db_url,
+            "INSERT INTO wattline.charge_points (id) VALUES ('CP-LIVE');"
+            "INSERT INTO wattline.commands (charge_point_id, action, payload) VALUES"
+            """ ('CP-LIVE', 'ChangeAvailability', '{"connectorId": 0, "type": "Inoperative"}'),"""
+            """ ('CP-LIVE', 'ChangeAvailability', '{"connectorId": 1, "type": "Inoperative"}')""",
+        )
+        async with charge_point(central, "CP-LIVE", SlowWallbox):
+            rows = await eventually(lambda: _timed_out(db_url, 2), timeout=10)
+    # The second went out after the first's 2 s time-out, and its sent_at says so: a sweep
+    # counts each command's time-out from when it left, not from when both were queued.
+    assert rows[1]["sent"] - rows[0]["sent"] >= 2
