@@ -1,17 +1,20 @@
 """Two starts numbered offline with the same transactionId (forced: the hash made constant) are
 both kept when the spool replays, and each charger's MeterValues, StopTransaction and re-sent
-StartTransaction keep reaching its own transaction by the id it was told."""
+StartTransaction keep reaching its own transaction by the id it was told; so does a start
+numbered online whose re-sent copy was told an offline id."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from databases import copy_database, database_url, drop_database
 from ocpp.v16 import call
 from ocpp_support import TEST_CONFIG, charge_point, eventually, query, running
 
 from ingest.ocpp import service
+from sql import queries
 
 TOLD = -7  # what both chargers are told
 STARTS = {"CP-A": ("2024-01-27T09:00:00Z", 1000), "CP-B": ("2024-01-27T09:05:00Z", 5000)}
@@ -74,3 +77,44 @@ async def test_colliding_offline_starts_are_both_kept_and_found_by_the_id_told(
         assert [tuple(r.values()) for r in report] == [("CP-A", 0.5), ("CP-B", 2)]
     finally:
         drop_database(name)
+
+
+def test_a_start_numbered_online_then_resent_offline_answers_to_the_offline_id(conn):
+    # The first StartTransaction was numbered online, its reply lost; the charger re-sent it
+    # while the database was away and was told an offline id, which it uses from then on.
+    start = {
+        "charge_point_id": "CP-R",
+        "connector_id": 1,
+        "id_tag": "TAG-1",
+        "meter_start_wh": 100,
+        "started_at": datetime(2024, 1, 27, 9, tzinfo=UTC),
+        "received_at": datetime(2024, 1, 27, 9, tzinfo=UTC),
+    }
+    conn.execute("INSERT INTO wattline.charge_points (id) VALUES ('CP-R')")
+    online = conn.execute(queries.get("find_or_create_transaction"), start).fetchone()["id"]
+    conn.execute(queries.get("insert_offline_transaction"), {**start, "transaction_id": TOLD})
+    conn.execute(
+        queries.get("stop_transaction"),
+        {
+            "charge_point_id": "CP-R",
+            "transaction_id": TOLD,
+            "meter_stop_wh": 900,
+            "stopped_at": datetime(2024, 1, 27, 10, tzinfo=UTC),
+            "received_at": datetime(2024, 1, 27, 10, tzinfo=UTC),
+            "reason": "Local",
+            "id_tag": None,
+        },
+    )
+    rows = conn.execute(
+        "SELECT id, charger_transaction_id, meter_stop_wh, orphan FROM wattline.transactions"
+    ).fetchall()
+    assert rows == [
+        {"id": online, "charger_transaction_id": TOLD, "meter_stop_wh": 900, "orphan": False}
+    ]
+    # A third copy of the start, online again, answers with the id the charger now uses.
+    again = conn.execute(queries.get("find_or_create_transaction"), start).fetchone()["id"]
+    assert again == TOLD
+    connector = conn.execute(
+        queries.get("transaction_connector"), {"charge_point_id": "CP-R", "transaction_id": TOLD}
+    ).fetchone()
+    assert connector == {"connector_id": 1}
