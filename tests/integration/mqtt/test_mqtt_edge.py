@@ -7,11 +7,17 @@ is tried again or delivered again."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
+from databases import admin
 from mqtt_support import eventually, running
+from psycopg import sql as pgsql
+
+from sql import db
 
 T0 = datetime(2024, 1, 27, 9, 0, tzinfo=UTC)
 
@@ -216,3 +222,61 @@ async def test_a_duplicate_of_a_bad_message_is_one_reject_row(ingest, publisher,
             1,
         ),
     ]
+
+
+def _rename(url: str, old: str, new: str) -> None:
+    """Take the database away (or bring it back) under the ingest: its connections are cut and
+    every new one is refused, as when the server is down."""
+    for _ in range(50):
+        admin(
+            pgsql.SQL(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {}"
+            ).format(pgsql.Literal(old))
+        )
+        try:
+            admin(
+                pgsql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    *map(pgsql.Identifier, (old, new))
+                )
+            )
+            return
+        except psycopg.errors.ObjectInUse:  # the ingest reconnected in between
+            continue
+    raise AssertionError(f"could not rename {old}")
+
+
+async def test_bad_messages_spooled_while_the_database_is_away_never_block_the_replay(
+    mqtt_config, db_url, publisher, serial, query, tmp_path
+):
+    config = dataclasses.replace(
+        mqtt_config, spool_path=str(tmp_path / "mqtt.spool"), registry_ttl_s=600.0
+    )
+    name = db.database_name(db_url)
+    away = f"{name}_away"
+    other = f"{serial}B"
+    async with running(config, db_url) as ingest:
+        # Both meters known (and cached) before the database goes away.
+        publisher.send(serial, "reading", reading(0, 90).encode())
+        publisher.send(other, "reading", reading(0, 1000).encode())
+        await eventually(lambda: ingest.stored == 2)
+        _rename(db_url, name, away)
+        try:
+            for i, (kind, text, _) in enumerate(BAD):
+                publisher.send(serial, kind, _payload(text))
+                publisher.send(other, "reading", reading(i + 1, 1001 + i).encode())
+            # Spooled and acknowledged, bad ones as their reject rows.
+            await eventually(lambda: ingest.stored == 2 + 2 * len(BAD), timeout=20)
+        finally:
+            _rename(db_url, away, name)
+        # The replay stores all of it, and what comes after.
+        publisher.send(other, "reading", reading(30, 1100).encode())
+        summary = (
+            "SELECT count(*), sum(delta_import_wh) FROM register_readings"
+            " WHERE meter_id = (SELECT id FROM meter_registry WHERE serial = %s)"
+        )
+        await eventually(lambda: query(summary, (other,)) == [(len(BAD) + 2, 100)], timeout=20)
+    assert query(summary, (serial,)) == [(5, 50)]  # 90, then 100, 120, 130, 140 Wh
+    reasons = sorted(r for (r,) in query("SELECT reason FROM ingest_rejects"))
+    assert len(reasons) == len(BAD)
+    for _, _, reason in BAD:
+        assert [r for r in reasons if r.startswith(reason)], reason
