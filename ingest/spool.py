@@ -77,8 +77,7 @@ class Spool:
             self.offset_path.unlink(missing_ok=True)
             return
         self.size = stat.st_size
-        self.offset = self._read_offset(stat.st_ino)
-        self._checked = self.offset
+        self.offset, self._checked = self._read_offset(stat.st_ino)
         with self.path.open("rb") as f:
             if self.size and f.read(1) == b"{":
                 f.close()
@@ -92,13 +91,15 @@ class Spool:
         if self.offset >= self.size:
             self._remove()
 
-    def _read_offset(self, inode: int) -> int:
+    def _read_offset(self, inode: int) -> tuple[int, int]:
+        """The committed offset, and how far damage was quarantined already."""
         try:
-            text = self.offset_path.read_text()
-            offset, of_inode = (int(v) for v in text.split())
+            offset, of_inode, checked = (int(v) for v in self.offset_path.read_text().split())
         except (FileNotFoundError, ValueError):
-            return 0
-        return offset if of_inode == inode and 0 <= offset <= self.size else 0
+            return 0, 0
+        if of_inode != inode or not 0 <= offset <= self.size:
+            return 0, 0
+        return offset, max(offset, checked)
 
     def _cut_tail(self, f, start: int) -> None:
         f.seek(start)
@@ -126,7 +127,9 @@ class Spool:
         _fsync_dir(self.path.parent)
         self.offset_path.unlink(missing_ok=True)
         self.size, self.offset, self._checked = self.path.stat().st_size, 0, 0
-        log.warning("spool %s: reframed %d document(s) of the old format", self.path, len(documents))
+        log.warning(
+            "spool %s: reframed %d document(s) of the old format", self.path, len(documents)
+        )
 
     # -- appending --
 
@@ -184,6 +187,7 @@ class Spool:
                     if item.start >= self._checked:
                         self._quarantine(item.start, f"undecodable: {exc}", item.payload)
                         self._checked = item.end
+                        self._write_offset()
                     chunk.end = item.end
                     continue
                 chunk.documents.append((document, item.start))
@@ -200,7 +204,10 @@ class Spool:
         data = f.read(damage.end - damage.start)
         self._quarantine(damage.start, "damaged record (length or checksum wrong)", data)
         self._checked = damage.end
-        log.error("spool %s: %d damaged bytes at %d quarantined", self.path, len(data), damage.start)
+        self._write_offset()  # so that a restart does not quarantine it again
+        log.error(
+            "spool %s: %d damaged bytes at %d quarantined", self.path, len(data), damage.start
+        )
 
     def refused(self, start: int, reason: str, document: Any) -> None:
         """A document the database refused on replay: kept in the quarantine file."""
@@ -212,9 +219,12 @@ class Spool:
         if self.offset >= self.size:
             self._remove()
             return
+        self._write_offset()
+
+    def _write_offset(self) -> None:
         inode = self.path.stat().st_ino
         staging = self.offset_path.with_name(self.offset_path.name + ".new")
-        staging.write_text(f"{offset} {inode}\n")
+        staging.write_text(f"{self.offset} {inode} {self._checked}\n")
         _fsync_file(staging)
         os.replace(staging, self.offset_path)
         _fsync_dir(self.path.parent)

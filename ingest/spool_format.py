@@ -2,9 +2,10 @@
 
 A record is a header line ``@wl <length> <crc32 in hex>`` then ``length`` bytes of JSON and a
 newline. The length says where the record ends without trusting its contents; the checksum says
-whether the bytes are the ones written. Records start at line starts and the JSON never holds a
-raw newline, so after damage the next record is found by looking for the next ``\\n@wl `` whose
-record checks out (a false match would need a matching CRC32 too).
+whether the bytes are the ones written. The JSON never holds a
+raw newline. After damage the next record is found by looking for the next ``@wl `` whose record
+checks out (a false match would need a matching CRC32 too); a torn record is followed by the next
+one without a newline between them, so the search does not ask for one.
 """
 
 from __future__ import annotations
@@ -107,12 +108,12 @@ def next_record(f: IO[bytes], pos: int, size: int) -> int:
     while search < size:
         f.seek(search)
         block = f.read(_BLOCK + len(MAGIC))
-        at = block.find(b"\n" + MAGIC)
+        at = block.find(MAGIC, 1 if search == pos else 0)
         while at != -1:
-            candidate = search + at + 1
+            candidate = search + at
             if record_at(f, candidate, size) is not None:
                 return candidate
-            at = block.find(b"\n" + MAGIC, at + 1)
+            at = block.find(MAGIC, at + 1)
         search += _BLOCK
     return size
 

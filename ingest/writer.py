@@ -18,9 +18,9 @@ ends all the same, ``wait_dead`` wakes the process's watchdog (ingest/supervise.
 
 Database away (connection lost, statement timeout, no answer within the commit timeout): the
 batches go to the spool and a background probe reconnects every ``retry_interval_s``. Replay
-(ingest/spool_replay.py) then brings the spool home a chunk at a time, one chunk per turn of the loop
-with the live groups in between, and while a backlog is left live groups are appended behind it
-instead of committed directly: replay commits in spool order, so nothing newer overtakes older
+(ingest/spool_replay.py) then brings the spool home a chunk at a time, one chunk per turn of the
+loop with the live groups in between, and while a backlog is left live groups are appended behind
+it instead of committed directly: replay commits in spool order, so nothing newer overtakes older
 data. (The merges would get deltas right in any order, but a current-state statement may not:
 a StopTransaction committed before its spooled offline StartTransaction would become an orphan.)
 """
@@ -94,7 +94,7 @@ class Writer:
         self._retry_at = 0.0
         self._stopping = False
         self._dead = asyncio.Event()
-        self._replay = Replay(self)
+        self.replay = Replay(self)
         self.commits = 0
         self.replayed = 0  # spooled documents committed by replay
         self.quarantined = 0  # spooled documents the database refused on replay
@@ -183,7 +183,7 @@ class Writer:
                 if group:
                     await self._serve(group)
                 if self._replay_due():
-                    await self._replay.step()
+                    await self.replay.step()
                 self._start_probe()
                 failures = 0
             except Exception:
@@ -339,7 +339,9 @@ class Writer:
 
     async def _mark_away(self, exc: Exception) -> None:
         if not self._away:
-            log.warning("database unreachable (%s); retrying every %g s", exc, self.retry_interval_s)
+            log.warning(
+                "database unreachable (%s); retrying every %g s", exc, self.retry_interval_s
+            )
         self._away = True
         self._retry_at = asyncio.get_running_loop().time() + self.retry_interval_s
         await self._drop_connection()
@@ -378,6 +380,8 @@ class Writer:
                         plans.append((cache, await self._write_series(conn, cur, cache, rows)))
                         continue
                     table, columns, merge = TARGETS[target]
+                    if target == "ingest_rejects":
+                        rows = _first_of_each_key(rows)
                     if target in REPLAY_KEYED and (careful or target == "ingest_rejects"):
                         table, merge = REPLAY_KEYED[target]
                     await _copy(cur, table, columns, rows)
@@ -452,6 +456,11 @@ def _is_away(exc: BaseException, conn: psycopg.AsyncConnection) -> bool:
     if exc.sqlstate == "57014":  # query_canceled: a timeout, or our own failed COPY
         return "timeout" in str(exc)
     return exc.sqlstate[:2] in AWAY_CLASSES
+
+
+def _first_of_each_key(rows: list[tuple]) -> list[tuple]:
+    seen: set = set()
+    return [row for row in rows if not (row[-1] in seen or seen.add(row[-1]))]
 
 
 async def _copy(

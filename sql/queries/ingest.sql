@@ -77,10 +77,9 @@ INSERT INTO wattline.ocpp_messages SELECT * FROM pg_temp.stage_ocpp_messages
     ON CONFLICT DO NOTHING;
 
 -- Rejects may carry a producer's key (a digest of the refused message) with a new time each
--- delivery: the key alone decides, looked up by the leading column of the unique index.
+-- delivery: the key alone decides, looked up by the leading column of the unique index. (The
+-- writer drops repeats within one batch, keeping the staging table in arrival order.)
 -- merge_ingest_rejects --
-INSERT INTO wattline.ingest_rejects
-SELECT DISTINCT ON (s.replay_key) s.* FROM pg_temp.stage_ingest_rejects s
+INSERT INTO wattline.ingest_rejects SELECT * FROM pg_temp.stage_ingest_rejects s
  WHERE NOT EXISTS (SELECT 1 FROM wattline.ingest_rejects r WHERE r.replay_key = s.replay_key)
- ORDER BY s.replay_key, s.time
     ON CONFLICT DO NOTHING;
