@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
+import pytest
 from test_writer_direct import batch
 
 from ingest.supervise import EXIT_WRITER_DIED, Watchdog
 from ingest.writer import Batch, Writer, WriterFailed
-from sql import db
+from sql import db, queries
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -127,3 +128,27 @@ async def test_a_database_that_never_answers_turns_into_spooling(tmp_path):
     finally:
         await asyncio.wait_for(writer.stop(), 30)
         listener.close()
+
+
+@pytest.mark.timescale
+def test_replay_keys_hold_on_timescale_hypertables(timescale_url):
+    # The writer's COPY does not run on the PGlite test server: its merges, row by row.
+    frame_key, reject_key = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(db.with_session_options(timescale_url)) as conn:
+        conn.execute(queries.get("create_replay_staging"))
+        for minute in (0, 1):  # a replay: the frame as it was, the reject at a new time
+            conn.execute(
+                "INSERT INTO pg_temp.stage_ocpp_messages (time, charge_point_id, direction, raw,"
+                " replay_key) VALUES (%s, 'CP-T', 'in', 'x', %s)",
+                [T0, frame_key],
+            )
+            conn.execute(
+                "INSERT INTO pg_temp.stage_ingest_rejects (time, source, reason, raw, replay_key)"
+                " VALUES (%s, 'mqtt', 'bad', 'raw', %s)",
+                [T0 + timedelta(minutes=minute), reject_key],
+            )
+            conn.execute(queries.get("merge_ocpp_messages"))
+            conn.execute(queries.get("merge_ingest_rejects"))
+            conn.commit()
+        for table in ("ocpp_messages", "ingest_rejects"):
+            assert conn.execute(f"SELECT count(*) FROM wattline.{table}").fetchall() == [(1,)]
