@@ -93,6 +93,7 @@ class Writer:
         self._away = False  # the database is unreachable: spool, and let the probe reconnect
         self._retry_at = 0.0
         self._stopping = False
+        self._spool_full = False
         self._dead = asyncio.Event()
         self.replay = Replay(self)
         self.commits = 0
@@ -147,9 +148,13 @@ class Writer:
                 log.error("writer: %d batch(es) not stored at stop", self._queue.qsize())
         self._stopping = True
         for task in (self._task, self._probe):
-            if task is not None and not task.done():
+            # Again and again: asyncio.wait_for (3.11) swallows a cancel that lands just as
+            # its inner future completes.
+            for _ in range(50):
+                if task is None or task.done():
+                    break
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+                await asyncio.wait({task}, timeout=0.1)
         self._fail_queued("the writer stopped before storing this batch")
         await self._drop_connection()
 
@@ -177,7 +182,7 @@ class Writer:
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             group = await self._next_group()
             try:
                 if group:
@@ -255,11 +260,16 @@ class Writer:
         try:
             problems = await asyncio.to_thread(self._append, [batch for batch, _ in group])
         except SpoolFull as exc:
-            log.error("writer: %s; %d batch(es) not confirmed", exc, len(group))
+            if not self._spool_full:  # once, not for every group while it lasts
+                log.error("writer: %s; nothing is confirmed until there is room", exc)
+            self._spool_full = True
             for _, future in group:
                 if not future.done():
                     future.set_exception(SpoolFull(str(exc)))
             return
+        if self._spool_full:
+            log.warning("writer: the spool takes writes again")
+        self._spool_full = False
         for (_, future), problem in zip(group, problems, strict=True):
             if future.done():
                 continue

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.edge import pg_text
-from ingest.writer import Batch, BatchRefused, Writer
+from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
 
 log = logging.getLogger(__name__)
 
@@ -207,5 +207,7 @@ class _Flusher:
             except BatchRefused:
                 # One connection's odd frame must not cost every connection's frames.
                 await self.writer.write(Batch(rows={"ocpp_messages": list(map(as_text, rows))}))
+        except SpoolFull as exc:  # the writer says so once; no traceback for every flush
+            log.debug("could not store %d frame(s): %s", len(rows), exc)
         except Exception:
             log.exception("could not store %d frame(s)", len(rows))

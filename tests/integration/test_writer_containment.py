@@ -98,7 +98,9 @@ async def test_a_writer_task_that_dies_stops_the_process_with_an_error(db_url):
     stop = asyncio.Event()
     watchdog = Watchdog(writer, stop, grace_s=30)
     watchdog.start()
-    writer._task.cancel()  # whatever ended it, the task is gone
+    while writer.alive:  # whatever ended it, the task is gone
+        writer._task.cancel()
+        await asyncio.sleep(0.01)
     await asyncio.wait_for(stop.wait(), 5)
     assert not writer.alive
     try:

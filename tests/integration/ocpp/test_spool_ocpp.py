@@ -1,5 +1,5 @@
 """Through the real central system: a message the database refuses costs only its own answer,
-and a full spool is answered as such while other messages wait for room."""
+a full spool is answered as such until there is room, and a dead writer ends the process."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from dataclasses import replace
 
 from databases import copy_database, database_url, drop_database
 from ocpp_support import TEST_CONFIG, eventually, exchange, query, raw_socket, running
+
+from ingest.ocpp.server import CentralSystem
+from ingest.supervise import EXIT_WRITER_DIED
 
 T0 = "2024-08-01T10:00:00Z"
 
@@ -62,3 +65,15 @@ async def test_a_full_spool_is_answered_as_such_and_confirms_again_later(
         assert [v["value"] for v in values] == [1000 + m for m in range(40)]
     finally:
         drop_database(name)
+
+
+async def test_the_central_system_exits_with_an_error_when_its_writer_dies(db_url, tmp_path):
+    system = CentralSystem(replace(TEST_CONFIG, spool_path=tmp_path / "spool.jsonl"), db_url)
+    serving = asyncio.create_task(system.serve_forever())
+    await eventually(lambda: system.writer.alive and system._server is not None)
+    async with raw_socket(system, "CP-W") as ws:
+        assert (await exchange(ws, [2, "h1", "Heartbeat", {}]))[:2] == [3, "h1"]
+        while system.writer.alive:  # whatever ended it, the writer task is gone
+            system.writer._task.cancel()
+            await asyncio.sleep(0.01)
+        assert await asyncio.wait_for(serving, 30) == EXIT_WRITER_DIED
