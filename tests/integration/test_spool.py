@@ -282,3 +282,19 @@ async def test_a_full_disk_refuses_writes_and_leaves_no_half_record(away, small_
     await writer.stop()
     assert minutes_stored(url) == list(range(101))
     assert not spool.with_name("spool.jsonl.quarantine").exists()
+
+
+async def test_a_spool_of_the_old_one_line_format_is_replayed_after_an_upgrade(away, tmp_path):
+    url, come_back = away
+    spool = tmp_path / "spool.jsonl"
+    lines = [
+        json.dumps(spool_format.encode(message("CP-5", m, 500 + m).to_document())) for m in (0, 1)
+    ]
+    spool.write_text("".join(line + "\n" for line in lines) + lines[0][:20])  # and a torn line
+    come_back()
+    writer = Writer(url, spool_path=spool, retry_interval_s=0.2)
+    await writer.start()
+    await until(lambda: not spool.exists())
+    await writer.stop()
+    assert stored(url)["readings"] == [(500,), (501,)]
+    assert stored(url)["frames"] == [(2, 2)]

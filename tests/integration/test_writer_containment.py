@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from test_spool import until
 from test_writer_direct import batch
 
 from ingest.supervise import EXIT_WRITER_DIED, Watchdog
@@ -154,3 +155,21 @@ def test_replay_keys_hold_on_timescale_hypertables(timescale_url):
             conn.commit()
         for table in ("ocpp_messages", "ingest_rejects"):
             assert conn.execute(f"SELECT count(*) FROM wattline.{table}").fetchall() == [(1,)]
+
+
+async def test_a_statement_past_its_timeout_turns_into_spooling(db_url, tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    writer = Writer(db_url, spool_path=spool, statement_timeout_s=1, retry_interval_s=0.2)
+    await writer.start()
+    await writer.write(batch(energy("CP-L", 0, 1000)))  # connected, caches warm
+    with psycopg.connect(db.with_session_options(db_url)) as locker:
+        # Every register write claims its slots first: they hang on this lock.
+        locker.execute("LOCK TABLE wattline_admin.writer_slots IN ACCESS EXCLUSIVE MODE")
+        await asyncio.wait_for(writer.write(batch(energy("CP-L", 1, 1100))), 30)
+        assert writer.database_away and spool.exists()  # confirmed from the spool
+    await until(lambda: not spool.exists())
+    await writer.write(batch(energy("CP-L", 2, 1300)))
+    await writer.stop()
+    assert rows(db_url, "SELECT value, delta FROM meter_values ORDER BY time") == [
+        (1000, 0), (1100, 100), (1300, 200)
+    ]  # fmt: skip
