@@ -92,6 +92,10 @@ class Replay:
             await writer.attempt([reject], careful=True)
         except DatabaseAway:
             raise
-        except Exception:
+        except Exception as exc:
+            # Not this document's fault, then, but the database's (a missing migration, ...):
+            # stop here and try again later rather than quarantine the whole spool.
             log.exception("spool %s: even the reject row for %d was refused", spool.path, start)
+            await writer.mark_away(exc)
+            raise DatabaseAway(str(exc)) from exc
         writer.quarantined += 1

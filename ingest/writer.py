@@ -312,7 +312,7 @@ class Writer:
             if _is_away(exc, conn):
                 for batch in batches:
                     batch.unsure = True
-                await self._mark_away(exc)
+                await self.mark_away(exc)
                 raise DatabaseAway(str(exc).strip() or type(exc).__name__) from exc
             if conn.broken or conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 await self._drop_connection()  # never reuse a session left mid-way
@@ -326,7 +326,7 @@ class Writer:
         try:
             self._conn = await self._open()
         except Exception as exc:
-            await self._mark_away(exc)
+            await self.mark_away(exc)
             raise DatabaseAway(str(exc).strip() or type(exc).__name__) from exc
         return self._conn
 
@@ -347,7 +347,8 @@ class Writer:
 
         return await asyncio.wait_for(setup(), CONNECT_TIMEOUT_S + self.commit_timeout_s)
 
-    async def _mark_away(self, exc: Exception) -> None:
+    async def mark_away(self, exc: Exception) -> None:
+        """Treat the database as away (spool; the probe reconnects after retry_interval_s)."""
         if not self._away:
             log.warning(
                 "database unreachable (%s); retrying every %g s", exc, self.retry_interval_s
