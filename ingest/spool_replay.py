@@ -36,10 +36,13 @@ def _weight(document: Any) -> int:
 class Replay:
     def __init__(self, writer) -> None:
         self.writer = writer
+        # Rows a chunk may hold: halved each time a chunk fails for want of the database, so
+        # a chunk too large to commit within the statement timeout cannot block replay.
+        self.budget = writer.max_rows
 
     async def step(self) -> None:
         writer, spool = self.writer, self.writer.spool
-        chunk = await asyncio.to_thread(spool.read, _weight, writer.max_rows)
+        chunk = await asyncio.to_thread(spool.read, _weight, self.budget)
         items: list[tuple[Batch, int]] = []
         try:
             for document, start in chunk.documents:
@@ -52,7 +55,10 @@ class Replay:
                 items.append((batch, start))
             await self._commit(items)
         except DatabaseAway:
-            return  # the offset stays: this chunk is replayed again once the database is back
+            # The offset stays: this chunk is replayed again once the database is back.
+            self.budget = max(1, self.budget // 2)
+            return
+        self.budget = min(writer.max_rows, self.budget * 2)
         await asyncio.to_thread(spool.commit, chunk.end)
         writer.replayed += len(items)
         if not spool:

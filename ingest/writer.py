@@ -46,7 +46,15 @@ from ingest.spool import DEFAULT_MAX_BYTES, Spool, SpoolFull
 from ingest.spool_replay import Replay
 from sql import db, queries
 
-__all__ = ["Batch", "BatchRefused", "DatabaseAway", "SpoolFull", "Writer", "WriterFailed"]
+__all__ = [
+    "TARGETS",
+    "Batch",
+    "BatchRefused",
+    "DatabaseAway",
+    "SpoolFull",
+    "Writer",
+    "WriterFailed",
+]
 
 log = logging.getLogger(__name__)
 
