@@ -298,3 +298,24 @@ async def test_a_spool_of_the_old_one_line_format_is_replayed_after_an_upgrade(a
     await writer.stop()
     assert stored(url)["readings"] == [(500,), (501,)]
     assert stored(url)["frames"] == [(2, 2)]
+
+
+async def test_replay_that_runs_past_the_statement_timeout_is_tried_again(away, tmp_path):
+    url, come_back = away
+    spool = tmp_path / "spool.jsonl"
+    await spool_while_away(url, spool, [message("CP-6", m, 600 + m) for m in range(4)])
+    come_back()
+    writer = Writer(url, spool_path=spool, statement_timeout_s=1, retry_interval_s=0.2)
+    with psycopg.connect(db.with_session_options(url)) as locker:
+        # The replay's slot claims hang on this lock: its chunks time out, more than once.
+        locker.execute("LOCK TABLE wattline_admin.writer_slots IN ACCESS EXCLUSIVE MODE")
+        await writer.start()
+        await until(lambda: writer.replay.budget < writer.max_rows // 2)
+        assert spool.exists()
+    await until(lambda: not spool.exists())  # the lock is gone: replayed
+    await writer.stop()
+    assert stored(url) == {
+        "readings": [(600,), (601,), (602,), (603,)],
+        "frames": [(4, 4)],
+        "rejects": [],
+    }
