@@ -52,19 +52,25 @@ MAX_REASON_CHARS = 1000  # a reason quotes the sender's values; the payload is k
 
 
 def reject(batch: Batch, topic: str, reason: str, payload: bytes, received_at: datetime) -> None:
-    """A reject row that PostgreSQL takes whatever the message held: the topic, the reason
-    (which may quote the payload) and the payload as received are escaped where text cannot
-    hold them (bytes that are not UTF-8, NUL, lone surrogates)."""
-    key = edge.pg_text(topic)
-    reason = edge.pg_text(reason[:MAX_REASON_CHARS])
-    raw = edge.pg_text(payload.decode("utf-8", errors="backslashreplace"))
-    batch.add("ingest_rejects", (received_at, "mqtt", key, reason, raw))
+    """A reject row that PostgreSQL takes whatever the message held (Batch.reject escapes the
+    topic, the reason, which may quote the payload, and the payload, where text cannot hold
+    them; bytes that are not UTF-8 are written as \\xff escapes), keyed by its content."""
+    reason = reason[:MAX_REASON_CHARS]
+    batch.reject(
+        "mqtt",
+        topic,
+        reason,
+        payload.decode("utf-8", errors="backslashreplace"),
+        replay_key=replay_key(topic, reason, payload),
+        at=received_at,
+    )
 
 
 def replay_key(topic: str, reason: str, payload: bytes) -> uuid.UUID:
     """The same refusal of the same message, whenever it arrives, has the same key: a QoS 1
     duplicate, or a message the broker delivers again because its acknowledgement was lost,
     is one reject row. The reason tells apart the rejects of one message (each names its
-    record). ``topic`` and ``reason`` as stored, so NUL cannot occur in them."""
-    digest = hashlib.sha256(b"\0".join((topic.encode(), reason.encode(), payload))).digest()
+    record). Escaped as stored, so neither holds NUL (the separator) or a lone surrogate."""
+    text = (edge.pg_text(topic).encode(), edge.pg_text(reason).encode(), payload)
+    digest = hashlib.sha256(b"\0".join(text)).digest()
     return uuid.UUID(bytes=digest[:16], version=5)

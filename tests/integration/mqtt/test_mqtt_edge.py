@@ -12,7 +12,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 from databases import admin
 from mqtt_support import eventually, running
 from psycopg import sql as pgsql
@@ -204,7 +203,6 @@ async def test_a_message_whose_reject_row_is_refused_is_delivered_again_after_a_
     assert query("SELECT count(*) FROM register_readings") == [(11,)]
 
 
-@pytest.mark.xfail(strict=True, reason="needs replay keys (writer, migration 0017)")
 async def test_a_duplicate_of_a_bad_message_is_one_reject_row(ingest, publisher, serial, query):
     # The same bytes twice, as a QoS 1 publisher sends them again when its PUBACK is lost.
     text = f'[{reading(0, 500)}, {{"ts": "1970-01-01T00:00:00Z", "import_wh": 1}}]'
