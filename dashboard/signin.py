@@ -49,7 +49,7 @@ def oidc_configured() -> bool:
 
 def oidc_identity() -> str | None:
     """The signed-in user's e-mail (or subject) when OIDC is configured and they logged in."""
-    if not oidc_configured() or not st.user.is_logged_in:
+    if not oidc_configured() or not st.user.get("is_logged_in"):
         return None
     return st.user.get("email") or st.user.get("sub")
 
@@ -57,7 +57,7 @@ def oidc_identity() -> str | None:
 def require_reader(config: DashboardConfig) -> None:
     """Stop the run, showing only the sign-in, until the visitor may read."""
     if oidc_configured():
-        if not st.user.is_logged_in:
+        if not st.user.get("is_logged_in"):
             st.markdown("**wattline**: log in to see the dashboard.")
             st.button("Log in", on_click=st.login)
             st.stop()

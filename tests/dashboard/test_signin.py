@@ -8,6 +8,7 @@ from dashboard_app import APP
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import Limiter
+from sql import db
 
 PASSWORD = "read-only-pw"
 
@@ -105,3 +106,45 @@ def test_lock_outs_in_a_row_double_and_end():
     for _ in range(5):
         limiter.failed()
     assert limiter.wait_s() == 60
+
+
+OIDC = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-random-secret",
+        "client_id": "wattline",
+        "client_secret": "idp-secret",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+}
+
+
+def _oidc_session(user: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets.update(OIDC)
+    at.user = user
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_with_oidc_only_the_login_shows_until_the_provider_signs_the_user_in(reader_env):
+    at = _oidc_session({"is_logged_in": False})
+    assert [b.label for b in at.button] == ["Log in"] and not _shows_data(at)
+    assert not at.text_input  # OIDC takes the shared password's place
+
+
+def test_an_oidc_operator_is_recorded_by_their_identity(dashboard_env):
+    at = _oidc_session({"is_logged_in": True, "email": "asha@example.com"})
+    assert _shows_data(at)
+    assert any("Logged in as asha@example.com" in c.value for c in at.sidebar.caption)
+    assert [t.key for t in at.sidebar.text_input] == ["operator_password"]  # no name to enter
+    at.sidebar.text_input(key="operator_password").input("s3cret")
+    [b for b in at.sidebar.button if b.label == "Sign in"][0].click().run()
+    assert any("operator asha@example.com" in s.value for s in at.sidebar.success)
+    at.selectbox(key="cmd_label").select("Reset")
+    [b for b in at.get("button") if getattr(b, "label", "") == "Send"][0].click().run()
+    assert not at.exception, at.exception
+    with db.connect(dashboard_env) as conn:
+        row = conn.execute("SELECT action, requested_by FROM commands ORDER BY id DESC LIMIT 1")
+        assert row.fetchone() == {"action": "Reset", "requested_by": "asha@example.com"}
