@@ -74,7 +74,10 @@ def broker(tmp_path: Path, certificates) -> Iterator[Broker]:
 @pytest.fixture
 def config(mqtt_config, broker):
     url = f"mqtt://{INGEST_USER}:{INGEST_PASSWORD}@127.0.0.1:{broker.port}"
-    return dataclasses.replace(mqtt_config, url=url, topic_prefix="meters")
+    # Meters register when first heard: the ACL, not the registry, is what keeps B's out.
+    return dataclasses.replace(
+        mqtt_config, url=url, topic_prefix="meters", allow_unknown_meters=True
+    )
 
 
 class Meter:
@@ -155,6 +158,7 @@ async def test_a_25_mb_publish_is_refused_and_the_ingest_stays_small(
         "WATTLINE_MQTT_USERNAME": INGEST_USER,
         "WATTLINE_MQTT_PASSWORD_FILE": str(password_file),
         "WATTLINE_MQTT_CLIENT_ID": config.client_id,
+        "WATTLINE_ALLOW_UNKNOWN_METERS": "true",
     }
     ingest = subprocess.Popen(
         [sys.executable, "-m", "wattline.cli", "mqtt"], env=env, stderr=subprocess.PIPE, text=True
