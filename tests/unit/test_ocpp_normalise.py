@@ -4,9 +4,11 @@ from decimal import Decimal
 import pytest
 from ocpp.exceptions import FormationViolationError
 
+from ingest.clock import TimeWindow
 from ingest.ocpp.normalise import Rejected, Sample, meter_values, sampled_value, timestamp
 
 AT = datetime(2024, 1, 27, 9, 45, tzinfo=UTC)
+WINDOW = TimeWindow()
 
 
 @pytest.mark.parametrize(
@@ -73,6 +75,8 @@ def test_meter_values_flattens_every_sampled_value():
                 "sampled_value": [{"value": "1"}, {"value": "x"}],
             },
             {"timestamp": "2024-01-27T09:46:00Z", "sampled_value": [{"value": "2"}]},
-        ]
+        ],
+        WINDOW,
+        AT,
     )
     assert [type(f).__name__ for f in found] == ["Sample", "Rejected", "Sample"]
