@@ -6,9 +6,10 @@ itself (frames, the frame log, error-code spelling, what no payload may hold) is
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case, serialize_as_dict, snake_to_camel_case
 from ocpp.routing import on
@@ -26,6 +27,13 @@ from ingest.writer import Writer
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 300
+
+# The receive time used in place of a charger time outside the window, by central system (its
+# service), charge point and message: a re-sent StartTransaction must get the same start (and so
+# the same transaction), also on a new connection.
+_SUBSTITUTES: weakref.WeakKeyDictionary[ChargingService, OrderedDict[tuple, datetime]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _utcnow_iso() -> str:
@@ -50,11 +58,6 @@ class CentralSystemChargePoint(WireChargePoint):
         self.registration_status = registration_status
         self.time_window = time_window or TimeWindow()
 
-    # The receive time used in place of a charger time outside the window, by charge point and
-    # message: a re-sent StartTransaction must get the same start (and so the same transaction),
-    # also on a new connection.
-    _substitutes: ClassVar[OrderedDict[tuple, datetime]] = OrderedDict()
-
     def _charger_time(self, text: str, field: str, message: dict[str, Any]) -> datetime:
         """A StartTransaction, StopTransaction or StatusNotification time. Outside the window
         the message is still taken (a real session must not be refused because the charger's
@@ -66,10 +69,11 @@ class CentralSystemChargePoint(WireChargePoint):
             return at
         action = self.frames.last_call[0]
         key = (self.id, action, text, repr(sorted(message.items())))
-        now = self._substitutes.setdefault(key, now)
-        self._substitutes.move_to_end(key)
-        if len(self._substitutes) > 10_000:
-            self._substitutes.popitem(last=False)
+        substitutes = _SUBSTITUTES.setdefault(self.service, OrderedDict())
+        now = substitutes.setdefault(key, now)
+        substitutes.move_to_end(key)
+        if len(substitutes) > 10_000:
+            substitutes.popitem(last=False)
         reason = f"{field} {text} {problem}; stored at the server's receive time {now.isoformat()}"
         self.frames.reject(reason)
         return now
