@@ -130,6 +130,10 @@ def _number(text: str) -> Decimal | str:
         number = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
         return "is not a finite number"
+    if len(text) <= 13 and number.is_finite() and "e" not in text and "E" not in text:
+        # 13 characters without an exponent hold neither 1e15 nor 13 decimals: most readings
+        # skip number_problem (0.5 us each, four or more in every MeterValues).
+        return number
     return edge.number_problem(number) or number
 
 

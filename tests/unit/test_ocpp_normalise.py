@@ -163,3 +163,23 @@ def test_connector_ids_are_int32_and_not_negative():
     for value in (-1, 2**31, 2**63):
         with pytest.raises(PropertyConstraintViolationError):
             connector_id(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("9999999999999", True),  # 13 characters: the short path
+        (".000000000001", True),
+        ("99999999999999", True),  # 14: number_problem decides
+        ("999999999999999", True),
+        ("1000000000000000", False),
+        ("0.0000000000001", False),
+        ("1e15", False),
+        ("1E+15", False),
+        ("-1e15", False),
+        ("sNaN", False),
+        ("-Inf", False),
+    ],
+)
+def test_short_and_long_sampled_values_are_judged_alike(text, ok):
+    assert isinstance(sampled_value(AT, {"value": text, "measurand": "Voltage"}), Sample) is ok
