@@ -18,7 +18,7 @@ from typing import Any
 
 from ingest import edge
 from ingest.edge import pg_text
-from ingest.writer import Batch, BatchRefused, Writer
+from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,15 @@ def frame_row(
     except ValueError:
         return (at, charge_point_id, direction, kind, message_id, action, None, pg_text(frame))
     return (at, charge_point_id, direction, kind, message_id, action, encoded, None)
+
+
+def as_text(row: tuple) -> tuple:
+    """An ``ocpp_messages`` row as escaped text (raw) that PostgreSQL takes whatever it holds,
+    for frames it refused as they were."""
+    at, cp, direction, kind, message_id, action, payload, raw, *key = row
+    text = pg_text(payload if payload is not None else raw or "")
+    message_id, action = (v if v is None else pg_text(v) for v in (message_id, action))
+    return (at, cp, direction, kind, message_id, action, None, text, *key)
 
 
 class FrameLog:
@@ -217,16 +226,12 @@ class _Flusher:
 
     async def write(self, rows: list[tuple]) -> None:
         try:
-            await self.writer.write(Batch(rows={"ocpp_messages": rows}))
-        except BatchRefused:
-            # Rows are made so the database takes them; should one still be refused, it must
-            # not take other charge points' frames with it: each one's are written on their own.
-            by_charge_point: dict[str, list[tuple]] = {}
-            for row in rows:
-                by_charge_point.setdefault(row[1], []).append(row)
-            if len(by_charge_point) > 1:
-                await asyncio.gather(*(self.write(some) for some in by_charge_point.values()))
-            else:
-                log.exception("could not store %d frame(s)", len(rows))
+            try:
+                await self.writer.write(Batch(rows={"ocpp_messages": rows}))
+            except BatchRefused:
+                # One connection's odd frame must not cost every connection's frames.
+                await self.writer.write(Batch(rows={"ocpp_messages": list(map(as_text, rows))}))
+        except SpoolFull as exc:  # the writer says so once; no traceback for every flush
+            log.debug("could not store %d frame(s): %s", len(rows), exc)
         except Exception:
             log.exception("could not store %d frame(s)", len(rows))

@@ -1,6 +1,6 @@
 """The frame log writes every connection's waiting frames in one batch. Should the database still
-refuse one row (the edge checks mean none should reach it), the other charge points' frames of
-that batch are stored all the same."""
+refuse one row (the edge checks mean none should reach it), every frame of that batch is stored
+all the same, the refused one as text."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ingest.ocpp.frames import FrameLog
 from ingest.writer import Writer
 
 
-async def test_one_refused_frame_row_does_not_take_other_charge_points_frames(db_url):
+async def test_one_refused_frame_row_does_not_cost_the_other_frames(db_url):
     writer = Writer(db_url, retry_interval_s=0.2)
     await writer.start()
     try:
@@ -31,17 +31,21 @@ async def test_one_refused_frame_row_does_not_take_other_charge_points_frames(db
         def stored():
             rows = query(
                 db_url,
-                "SELECT charge_point_id, message_id FROM wattline.ocpp_messages"
+                "SELECT charge_point_id, message_id, raw FROM wattline.ocpp_messages"
                 " ORDER BY charge_point_id, direction",
             )
-            return rows if len(rows) == 4 else None
+            return rows if len(rows) == 7 else None
 
         rows = await eventually(stored)
     finally:
         await writer.stop()
-    assert [(r["charge_point_id"], r["message_id"]) for r in rows] == [
+    assert sorted((r["charge_point_id"], r["message_id"]) for r in rows) == [
         ("CP-1", "CP-1-a"),
         ("CP-1", "CP-1-a"),
+        ("CP-2", "CP-2-a"),
+        ("CP-2", "CP-2-a"),
+        ("CP-2", "bad"),
         ("CP-3", "CP-3-a"),
         ("CP-3", "CP-3-a"),
     ]
+    assert [r["raw"] for r in rows if r["message_id"] == "bad"] == ['{"a": NaN}']
