@@ -13,10 +13,10 @@ Edge checks: each frame is parsed by ``edge.loads``, which refuses what the data
 store. A CALL holding such a thing is answered (OCPP-J 1.6 spelling) with FormationViolation
 when the frame is not plain JSON (NaN, Infinity, nested deeper than 16, a syntax error) and with
 PropertyConstraintViolation when it is JSON holding a value no column takes (NUL or a lone
-surrogate in a string, a number beyond float range); an answer to one of our commands that holds
-one fails that command with the same code. A frame without a message id to answer to is kept
-and otherwise ignored. No frame closes the connection; InternalError is left for our own bugs,
-each logged with its traceback.
+surrogate in a string, a number beyond float range or of more than 4,300 digits); an answer to
+one of our commands that holds one fails that command with the same code. A frame without a
+message id to answer to is kept and otherwise ignored. No frame closes the connection;
+InternalError is left for our own bugs, each logged with its traceback.
 """
 
 from __future__ import annotations
@@ -102,8 +102,11 @@ class WireChargePoint(ChargePoint):
 
     async def _unreadable(self, frame: str, error: ValueError) -> None:
         """A frame ``edge.loads`` refused: answered if its head says what to answer to."""
+        # A syntax error, NaN or depth: FormationViolation. An EdgeError, or an integer of more
+        # than 4,300 digits (Python's own limit, a ValueError of its own): a well-formed value
+        # no column takes.
         code = "PropertyConstraintViolation"
-        if not isinstance(error, edge.EdgeError) or isinstance(error, edge.NotPlainJson):
+        if isinstance(error, (json.JSONDecodeError, edge.NotPlainJson)):
             code, error = "FormatViolation", ValueError(f"not plain JSON: {error}")
         head = _HEAD.match(frame)
         if head is None:

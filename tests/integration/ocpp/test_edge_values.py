@@ -58,6 +58,10 @@ CASES = {
     ),
     "StartTransaction meterStart 2^63": (_start(meterStart=2**63), RANGE),
     "StopTransaction meterStop 1e16": (_stop(meterStop=10**16), RANGE),
+    "StopTransaction meterStop of 5,000 digits": (
+        json.dumps(_stop()).replace('"meterStop": 6000', '"meterStop": ' + "9" * 5000),
+        RANGE,
+    ),
     # text PostgreSQL cannot hold
     "Authorize idTag with NUL": ([2, "bad", "Authorize", {"idTag": "TAG\x00"}], RANGE),
     "BootNotification vendor with NUL": (
@@ -90,7 +94,7 @@ CASES = {
     "MeterValues payload null": ([2, "bad", "MeterValues", None], TYPE),
 }
 # Frames edge.loads refuses whole: kept as escaped text, their payload not as jsonb.
-UNREADABLE = {"1e1000000", "NUL", "surrogate", "NaN", "Infinity", "deep", "cut short"}
+UNREADABLE = {"1e1000000", "digits", "NUL", "surrogate", "NaN", "Infinity", "deep", "cut short"}
 
 
 @pytest.mark.parametrize("case", list(CASES))
