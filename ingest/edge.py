@@ -45,14 +45,21 @@ DEFAULT_MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
+_SAME_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_SHAPE = bytes(c for c in range(256) if c not in b'[]{}"')
 
 
 class EdgeError(ValueError):
     """Input the database would refuse; the message is the reason, written for the sender."""
 
 
+class NotPlainJson(EdgeError):
+    """Not JSON at all (NaN, Infinity) or not of any sane shape (nesting): a malformed document,
+    where the other EdgeErrors are well-formed documents holding a value that cannot be stored."""
+
+
 def _refuse_constant(name: str) -> Any:
-    raise EdgeError(f"{name} is not a number JSON allows (NaN and Infinity are refused)")
+    raise NotPlainJson(f"{name} is not a number JSON allows (NaN and Infinity are refused)")
 
 
 def _finite_float(text: str) -> float:
@@ -85,14 +92,33 @@ def loads(text: str, *, decimals: bool = False) -> Any:
 def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
     if text.count("[") + text.count("{") <= limit:
         return  # cannot nest deeper than it has brackets
+    if "\\" not in text and _height_at_most(text, limit):
+        return
     depth = 0
     for bracket in _BRACKET.findall(_STRING.sub("", text)):
         if bracket in "[{":
             depth += 1
             if depth > limit:
-                raise EdgeError(f"JSON nested deeper than {limit} levels")
+                raise NotPlainJson(f"JSON nested deeper than {limit} levels")
         else:
             depth -= 1
+
+
+def _height_at_most(text: str, limit: int) -> bool:
+    """True if ``text`` (without backslashes, so no escaped quotes) surely nests at most
+    ``limit`` deep; False means "look closer". All in C: a MeterValues of 12 sampled values has
+    28 brackets, and the exact scan below cost 50 us of it where this costs 2."""
+    # Only brackets and quotes are kept; empty strings go. A bracket inside a string keeps a quote
+    # beside it, which sends us to the exact scan.
+    shape = text.encode("utf-8", "surrogatepass").translate(_SAME_BRACKETS, _NOT_SHAPE)
+    shape = shape.replace(b'""', b"")
+    if b'"' in shape:
+        return False
+    for _ in range(limit):  # each pass peels exactly one level: the innermost pairs
+        if not shape:
+            return True
+        shape = shape.replace(b"[]", b"")
+    return not shape
 
 
 def text_problem(value: str) -> str | None:
