@@ -11,9 +11,10 @@ classes of value, and why each is refused:
   them or they turn into infinities;
 - NUL and lone UTF-16 surrogates in any string or key: PostgreSQL text and jsonb cannot hold NUL,
   and a lone surrogate cannot be encoded as UTF-8 at all;
-- numbers beyond ``MAX_MAGNITUDE`` or with more than ``MAX_SCALE`` decimals: numeric takes far
-  more, but no meter reading, balance or power is that large or that fine, and sums over them
-  must stay cheap;
+- numbers beyond ``MAX_MAGNITUDE``: numeric takes far more, but no meter reading, balance or
+  power is that large, and sums over them must stay cheap. Numbers finer than ``MAX_SCALE``
+  decimals are not refused but rounded (``storable``): firmware that prints raw doubles sends
+  ``0.30000000000000004``, and such a reading is real; only its float noise goes;
 - integers outside their column's range (``INT32`` for OCPP 1.6 ids);
 - times outside ``[min_time, now + max_future]``: a year-10000 time cannot even be read back by
   psycopg, and a 1970 time (a charger whose clock was never set) would land in buckets nobody
@@ -35,12 +36,13 @@ from typing import Any
 MAX_DEPTH = 16  # an OCPP 1.6 payload nests at most 6 levels inside its frame, an MQTT record 3
 MAX_DIGITS = 15  # |x| < 10^15: 10^15 Wh is a terawatt-hour, which no device register reaches
 MAX_MAGNITUDE = 10**MAX_DIGITS
-MAX_SCALE = 12  # decimals kept; a milli-micro-watt-hour is already noise
+MAX_SCALE = 12  # decimals kept; a pico-watt-hour is float noise
 INT32 = (-(2**31), 2**31 - 1)
 _SCALE = Decimal(1).scaleb(-MAX_SCALE)
 # Any number below MAX_MAGNITUDE quantized to MAX_SCALE decimals fits in this precision, so the
 # quantize in number_problem cannot fail, whatever the thread's decimal context.
 _QUANTIZE = Context(prec=MAX_DIGITS + MAX_SCALE + 1).quantize
+_NORMALIZE = Context(prec=MAX_DIGITS + MAX_SCALE + 1)
 DEFAULT_MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -161,7 +163,7 @@ def pg_text(value: str) -> str:
 
 
 def number_problem(value: Decimal | float | int) -> str | None:
-    """Why a number must not be stored, or None: not finite, too large, or too fine."""
+    """Why a number must not be stored, or None: not finite, or too large."""
     if isinstance(value, int):
         return None if -MAX_MAGNITUDE < value < MAX_MAGNITUDE else "is out of range (|x| < 1e15)"
     if isinstance(value, float):
@@ -174,11 +176,18 @@ def number_problem(value: Decimal | float | int) -> str | None:
     # would raise decimal.Overflow) is needed to size it.
     if value and value.adjusted() >= MAX_DIGITS:
         return "is out of range (|x| < 1e15)"
-    # Rounding to MAX_SCALE decimals changes it: a fifth of the time as_tuple() takes (0.1 against
-    # 0.5 us), which counted with three or four numbers in every meter reading.
-    if _QUANTIZE(value, _SCALE) != value:
-        return f"has more than {MAX_SCALE} decimals"
     return None
+
+
+def storable(value: Decimal) -> Decimal | str:
+    """``value`` as it is stored (rounded half-even to MAX_SCALE decimals where it is finer, so
+    1e-100000 is 0 rather than a 100,000-digit numeric), or why it cannot be."""
+    if problem := number_problem(value):
+        return problem
+    # The quantize is a fifth of the time as_tuple() takes (0.1 against 0.5 us), which counts
+    # with three or four numbers in every meter reading; it cannot fail: see _QUANTIZE.
+    rounded = _QUANTIZE(value, _SCALE)
+    return value if rounded == value else rounded.normalize(_NORMALIZE)
 
 
 def int_problem(value: int, bounds: tuple[int, int] = INT32) -> str | None:
