@@ -23,6 +23,7 @@ class TlsFiles:
     ca: Path
     cert: Path
     key: Path
+    require_certificate: bool = False  # clients must show a certificate signed by ``ca``
 
 
 def free_port() -> int:
@@ -65,6 +66,7 @@ class Broker:
                 f"cafile {data / 'ca'}",
                 f"certfile {data / 'cert'}",
                 f"keyfile {data / 'key'}",
+                f"require_certificate {str(tls.require_certificate).lower()}",
             ]
         self.config = tmp / "mosquitto.conf"
         self.config.write_text("\n".join(lines) + "\n")

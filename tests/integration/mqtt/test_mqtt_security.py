@@ -38,29 +38,38 @@ def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
+EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+
+
 def _make_ca(directory: Path, name: str) -> tuple[Path, Path]:
     directory.mkdir()
     ca, key = directory / "ca.pem", directory / "ca.key"
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-days", "1", "-subj", f"/CN={name}",
+    _openssl("req", "-x509", *EC_KEY, "-days", "1", "-subj", f"/CN={name}",
              "-keyout", str(key), "-out", str(ca))  # fmt: skip
     return ca, key
 
 
+def _sign(ca: Path, ca_key: Path, name: str, ext: str, out: Path) -> tuple[Path, Path]:
+    key, csr, cert, extfile = (out / f"{name}.{x}" for x in ("key", "csr", "pem", "ext"))
+    extfile.write_text(ext + "\n")
+    _openssl("req", *EC_KEY, "-subj", f"/CN={name}",
+             "-keyout", str(key), "-out", str(csr))  # fmt: skip
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-days", "1", "-extfile", str(extfile),
+             "-out", str(cert))  # fmt: skip
+    return cert, key
+
+
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory) -> tuple[TlsFiles, Path]:
-    """The broker's certificate for 127.0.0.1 signed by a CA of the test's own, and an
-    unrelated CA."""
+def certificates(tmp_path_factory) -> tuple[TlsFiles, Path, tuple[Path, Path]]:
+    """The broker's certificate for 127.0.0.1 signed by a CA of the test's own, an unrelated
+    CA, and a client certificate for the ingest from the test's CA."""
     tmp = tmp_path_factory.mktemp("tls")
     ca, ca_key = _make_ca(tmp / "ca", "wattline test CA")
     other, _ = _make_ca(tmp / "other", "someone else's CA")
-    key, csr, cert, ext = tmp / "server.key", tmp / "server.csr", tmp / "server.pem", tmp / "ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr))  # fmt: skip
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-days", "1", "-extfile", str(ext), "-out", str(cert))  # fmt: skip
-    return TlsFiles(ca=ca, cert=cert, key=key), other
+    cert, key = _sign(ca, ca_key, "127.0.0.1", "subjectAltName=IP:127.0.0.1", tmp)
+    client = _sign(ca, ca_key, INGEST_USER, "extendedKeyUsage=clientAuth", tmp)
+    return TlsFiles(ca=ca, cert=cert, key=key), other, client
 
 
 @pytest.fixture
@@ -232,3 +241,36 @@ async def test_mqtts_with_the_wrong_ca_fails_clearly(broker, config, certificate
             await asyncio.wait_for(task, 20)
     assert f"TLS with MQTT broker mqtts://{INGEST_USER}:***@127.0.0.1" in caplog.text
     assert INGEST_PASSWORD not in caplog.text
+
+
+async def test_mqtts_with_a_client_certificate(tmp_path, mqtt_config, certificates, db_url, query):
+    server, _, (cert, key) = certificates
+    broker = Broker(
+        tmp_path,
+        {INGEST_USER: INGEST_PASSWORD, **METERS},
+        dataclasses.replace(server, require_certificate=True),
+    )
+    broker.start()
+    try:
+        tls = dataclasses.replace(
+            mqtt_config,
+            url=f"mqtts://{INGEST_USER}:{INGEST_PASSWORD}@127.0.0.1:{broker.tls_port}",
+            topic_prefix="meters",
+            allow_unknown_meters=True,
+            ca_file=str(server.ca),
+            cert_file=str(cert),
+            key_file=str(key),
+        )
+        async with running(tls, db_url):
+            meter = Meter(broker.port, "EMLA0001", METERS["EMLA0001"])
+            try:
+                assert str(meter.publish("meters/EMLA0001/reading", READING)) == "Success"
+                await eventually(lambda: query(READINGS) == [("EMLA0001", 1)])
+            finally:
+                meter.close()
+        # Without the certificate the broker does not let the ingest in.
+        with pytest.raises(TimeoutError):
+            async with running(dataclasses.replace(tls, cert_file=None, key_file=None), db_url):
+                pass
+    finally:
+        broker.remove()
