@@ -4,6 +4,7 @@ signs in (over TLS when MQTT_URL is mqtts://) and stores what meters may send.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -204,6 +205,15 @@ async def test_a_25_mb_publish_is_refused_and_the_ingest_stays_small(
     assert INGEST_PASSWORD not in "".join(log) + rest
 
 
+async def _one_reading_is_stored(broker: Broker, serial: str, query) -> None:
+    meter = Meter(broker.port, serial, METERS[serial])
+    try:
+        assert str(meter.publish(f"meters/{serial}/reading", READING)) == "Success"
+        await eventually(lambda: query(READINGS) == [(serial, 1)])
+    finally:
+        meter.close()
+
+
 async def test_mqtts_with_the_brokers_ca_stores_readings(
     broker, config, certificates, db_url, query
 ):
@@ -213,16 +223,10 @@ async def test_mqtts_with_the_brokers_ca_stores_readings(
         ca_file=str(certificates[0].ca),
     )
     async with running(tls, db_url):
-        meter = Meter(broker.port, "EMLB0002", METERS["EMLB0002"])
-        try:
-            assert str(meter.publish("meters/EMLB0002/reading", READING)) == "Success"
-            await eventually(lambda: query(READINGS) == [("EMLB0002", 1)])
-        finally:
-            meter.close()
+        await _one_reading_is_stored(broker, "EMLB0002", query)
 
 
 async def test_mqtts_with_the_wrong_ca_fails_clearly(broker, config, certificates, db_url, caplog):
-    import asyncio
 
     tls = dataclasses.replace(
         config,
@@ -262,12 +266,7 @@ async def test_mqtts_with_a_client_certificate(tmp_path, mqtt_config, certificat
             key_file=str(key),
         )
         async with running(tls, db_url):
-            meter = Meter(broker.port, "EMLA0001", METERS["EMLA0001"])
-            try:
-                assert str(meter.publish("meters/EMLA0001/reading", READING)) == "Success"
-                await eventually(lambda: query(READINGS) == [("EMLA0001", 1)])
-            finally:
-                meter.close()
+            await _one_reading_is_stored(broker, "EMLA0001", query)
         # Without the certificate the broker does not let the ingest in.
         with pytest.raises(TimeoutError):
             async with running(dataclasses.replace(tls, cert_file=None, key_file=None), db_url):
