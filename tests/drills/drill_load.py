@@ -63,23 +63,30 @@ class Load:
             )
             self.meters.close()
 
-    async def tally(self, database: str) -> tuple[Tally, Tally | None, Tally | None]:
+    async def tally(
+        self, database: str, timeout_s: float = 30.0
+    ) -> tuple[Tally, Tally | None, Tally | None]:
         """The total, then OCPP's and MQTT's tallies, once what was acknowledged is stored (or
-        30 s have passed)."""
+        ``timeout_s`` has passed)."""
         fleet, meters = self.fleet, self.meters
-        ocpp = mqtt = None
+        counts = []
         if fleet:
-            ocpp = await drill_tally.settled(lambda: drill_tally.ocpp(database, fleet))
+            counts.append(lambda: drill_tally.ocpp(database, fleet))
         if meters:
-            mqtt = await drill_tally.settled(lambda: drill_tally.mqtt(database, meters))
+            counts.append(lambda: drill_tally.mqtt(database, meters))
+        tallies = await drill_tally.settled(*counts, timeout_s=timeout_s)
+        ocpp = tallies.pop(0) if fleet else None
+        mqtt = tallies.pop(0) if meters else None
         parts = [t for t in (ocpp, mqtt) if t]
         total = parts[0] if len(parts) == 1 else parts[0] + parts[1]
         return total, ocpp, mqtt
 
 
-async def started(ingests, database: str, broker, name: str):
-    """Both ingests started on ``database`` and ``broker``, and a load for them (not started)."""
-    ocpp, mqtt = ingests.ocpp(database), ingests.mqtt(database, broker)
+async def started(ingests, database: str, broker, name: str, ocpp=None, mqtt=None):
+    """Both ingests (made here unless given) started on ``database`` and ``broker``, and a load
+    for them (not started yet)."""
+    ocpp = ocpp or ingests.ocpp(database)
+    mqtt = mqtt or ingests.mqtt(database, broker)
     await asyncio.gather(asyncio.to_thread(ocpp.start), asyncio.to_thread(mqtt.start))
     load = Load(name, ocpp_port=ocpp.port, broker_port=broker.port,
                 topic_prefix=ingests.topic_prefix)  # fmt: skip

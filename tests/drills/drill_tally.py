@@ -120,12 +120,12 @@ def mqtt(url: str, meters: Meters) -> Tally:
     return _tally(url, MQTT_ROWS, MQTT_ENERGY, meters.serials, sent)
 
 
-async def settled(count, timeout_s: float = 30.0) -> Tally:
-    """Poll ``count()`` (run in a thread) until nothing acknowledged is missing, or the time is
-    up; the last tally either way."""
+async def settled(*counts, timeout_s: float = 30.0) -> list[Tally]:
+    """Poll the ``counts`` (run in a thread) until nothing acknowledged is missing in any, or
+    the time is up; the last tallies either way."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        tally = await asyncio.to_thread(count)
-        if tally.lost == 0 or asyncio.get_running_loop().time() > deadline:
-            return tally
+        tallies = [await asyncio.to_thread(count) for count in counts]
+        if all(t.lost == 0 for t in tallies) or asyncio.get_running_loop().time() > deadline:
+            return tallies
         await asyncio.sleep(0.25)
