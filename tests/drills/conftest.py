@@ -7,14 +7,19 @@ test (``-s``) and collected under "fault drills" at the end of the run."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from drill_cluster import Cluster, free_port
 from drill_ingest import Ingest
 from mosquitto_broker import Broker, have_mosquitto
+
+# bench/ is not an installed package; the cluster is shared with bench.outage_replay.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.ocpp_load import free_port  # noqa: E402
+from bench.pg_cluster import Cluster  # noqa: E402
 
 REPORT = pytest.StashKey[list[str]]()
 

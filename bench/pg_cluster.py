@@ -1,10 +1,10 @@
-"""A PostgreSQL cluster of a drill's own, which the drill may stop, start and break without
-touching the shared server at 5432.
+"""A PostgreSQL cluster of one's own, which a fault drill (tests/drills) or a benchmark
+(bench.outage_replay) may stop, start and break without touching the shared server at 5432.
 
 ``initdb`` with scram-sha-256 for TCP connections and a generated password (nothing depends on
 trust auth), on a free port, started and stopped with ``pg_ctl``. As root the server runs as the
-``postgres`` user (PostgreSQL refuses to run as root) in a directory that user owns. Each drill
-gets a database copied from one migrated template, so the migration runs once per cluster.
+``postgres`` user (PostgreSQL refuses to run as root) in a directory that user owns. Each
+database is copied from one migrated template, so the migration runs once per cluster.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,21 +20,16 @@ from pathlib import Path
 import psycopg
 from psycopg import sql as pgsql
 
+from bench.ocpp_load import free_port
 from sql.migrate import migrate
 
 PG_BIN = Path(os.environ.get("WATTLINE_DRILL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVER_USER = "postgres"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Cluster:
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="wattline-drill-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="wattline-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = free_port()
@@ -91,12 +85,12 @@ class Cluster:
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/{dbname}"
 
-    def database(self) -> str:
+    def database(self, prefix: str = "wattline_drill") -> str:
         """A fresh, migrated database (postgres profile); returns its URL."""
         if self._template is None:
-            self._template = "wattline_drill_template"
+            self._template = "wattline_template"
             migrate(self.url(self._template), "postgres")
-        name = f"wattline_drill_{uuid.uuid4().hex[:10]}"
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(
                 pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
