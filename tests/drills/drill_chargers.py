@@ -55,6 +55,9 @@ class Charger:
     def time_of(self, n: int) -> datetime:
         return self.t0 + timedelta(seconds=n)
 
+    def message_id(self, n: int) -> str:
+        return f"{self.identity}-{n}"
+
     def frame(self, n: int) -> str:
         at = self.time_of(n).isoformat().replace("+00:00", "Z")
         sampled = [
@@ -63,7 +66,7 @@ class Charger:
             {"value": "7400", "measurand": "Power.Active.Import", "unit": "W"},
         ]  # fmt: skip
         payload = {"connectorId": 1, "meterValue": [{"timestamp": at, "sampledValue": sampled}]}
-        return json.dumps([2, f"{self.identity}-{n}", "MeterValues", payload])
+        return json.dumps([2, self.message_id(n), "MeterValues", payload])
 
     async def run(self, done: asyncio.Event) -> None:
         """Send the queue, oldest first, until ``done`` is set and nothing is left."""
@@ -85,7 +88,7 @@ class Charger:
                 self.in_flight = n
                 try:
                     await ws.send(self.frame(n))
-                    reply = await self._reply(ws, f"{self.identity}-{n}")
+                    reply = await self._reply(ws, self.message_id(n))
                 except (ConnectionClosed, OSError, TimeoutError):
                     await ws.close()
                     ws = None
