@@ -204,7 +204,9 @@ def report(r: dict, args) -> str:
         (
             "replay: database back -> spool gone",
             f"≤ {TARGET_REPLAY_S} s",
-            f"{replay_s:.1f} s" if replayed else "not finished",
+            f"{replay_s:.1f} s ({marks['spool_bytes'] / 2**20 / replay_s:.1f} MiB/s)"
+            if replayed
+            else "not finished",
             ok(replay_s <= TARGET_REPLAY_S),
         ),
         ("live latency before the outage", "", ms(before), ""),
