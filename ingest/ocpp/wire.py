@@ -117,6 +117,10 @@ class WireChargePoint(ChargePoint):
             response = handler(**_with_unique_id(handler, arguments, msg))
             if inspect.isawaitable(response):
                 response = await response
+        except OCPPError:
+            # The handler's own answer (e.g. storage full): _route_call sends it and logs one
+            # line; a traceback for each refused message would flood the log under load.
+            raise
         except Exception as e:
             log.exception("%s: error while handling %s", self.id, msg.action)
             await self._send(msg.create_call_error(e).to_json())

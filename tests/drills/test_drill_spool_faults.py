@@ -23,10 +23,7 @@ import pytest
 from drill_load import detail, started
 from drill_tally import assert_stored_once
 
-pytestmark = [
-    pytest.mark.drill,
-    pytest.mark.xfail(strict=True, reason="needs the spool rewrite (issue 12)"),
-]
+pytestmark = pytest.mark.drill
 
 DISK = "256k"
 BEFORE_S, FULL_S, AFTER_S = 2.0, 10.0, 4.0
@@ -80,6 +77,7 @@ async def test_spool_on_a_full_disk_stops_confirming_then_stores_everything(
     assert alive_while_full and ocpp.alive() and mqtt.alive()
     assert refused_while_full > 0, "the chargers were never told the data could not be kept"
     assert all("InternalError" in e for c in fleet.chargers for e in c.errors)
+    assert "Traceback" not in ocpp.log_text()  # one line a refusal, not a stack each
     assert fleet.unsent == 0 and load.unconfirmed_publishes == 0
     assert_stored_once(total)
     assert ocpp.spool_bytes() == 0 and mqtt.spool_bytes() == 0
