@@ -138,7 +138,9 @@ def run(args) -> dict:
         port = free_port()
         with central_system(url, port, workdir):
             spool = workdir / "spool.jsonl"
+            load_before = os.getloadavg()[0]
             stats, marks = asyncio.run(_drive(port, cluster, spool, args))
+            marks["load"] = (load_before, os.getloadavg()[0])
         counts = _count(url)
     finally:
         cluster.remove()
@@ -218,6 +220,8 @@ def report(r: dict, args) -> str:
         ("live p99, outage and replay together", f"< {TARGET_P99_MS} ms", f"{worst_p99:.0f} ms",
          ok(worst_p99 < TARGET_P99_MS)),
         ("reply latency max", "", f"{max(stats.latencies_ms, default=0):.0f} ms", ""),
+        ("machine load average (1 min), start / end", "",
+         "{:.1f} / {:.1f} on {} cores".format(*marks["load"], os.cpu_count()), ""),
     ]  # fmt: skip
     title = (
         f"Database outage and replay, {args.chargers:,} charge points, {args.rate:,.0f} "
