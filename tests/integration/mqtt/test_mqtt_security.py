@@ -19,7 +19,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from broker import INGEST_USER, Broker, TlsFiles
+from mosquitto_broker import INGEST_USER, Broker, TlsFiles
 from mqtt_support import eventually, running
 
 from ingest.mqtt.subscriber import Subscriber
@@ -74,8 +74,8 @@ def certificates(tmp_path_factory) -> tuple[TlsFiles, Path, tuple[Path, Path]]:
 
 
 @pytest.fixture
-def broker(tmp_path: Path, certificates) -> Iterator[Broker]:
-    b = Broker(tmp_path, {INGEST_USER: INGEST_PASSWORD, **METERS}, tls=certificates[0])
+def broker(certificates) -> Iterator[Broker]:
+    b = Broker({INGEST_USER: INGEST_PASSWORD, **METERS}, tls=certificates[0])
     b.start()
     yield b
     b.remove()
@@ -247,10 +247,9 @@ async def test_mqtts_with_the_wrong_ca_fails_clearly(broker, config, certificate
     assert INGEST_PASSWORD not in caplog.text
 
 
-async def test_mqtts_with_a_client_certificate(tmp_path, mqtt_config, certificates, db_url, query):
+async def test_mqtts_with_a_client_certificate(mqtt_config, certificates, db_url, query):
     server, _, (cert, key) = certificates
     broker = Broker(
-        tmp_path,
         {INGEST_USER: INGEST_PASSWORD, **METERS},
         dataclasses.replace(server, require_certificate=True),
     )
