@@ -94,6 +94,7 @@ class Meter:
     """A meter's MQTT 5 client that records the broker's answers."""
 
     def __init__(self, port: int, user: str | None, password: str | None = None) -> None:
+        self.answered = threading.Event()  # the broker's CONNACK, accepting or refusing
         self.connected = threading.Event()
         self.closed = threading.Event()
         self.refusal = None
@@ -106,13 +107,14 @@ class Meter:
             self.client.username_pw_set(user, password)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        assert self.connected.wait(5) or self.closed.wait(5)
+        assert self.answered.wait(5)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self.refusal = str(reason_code)
         else:
             self.connected.set()
+        self.answered.set()
 
     def publish(self, topic: str, payload: bytes | dict, timeout: float = 5) -> mqtt.ReasonCode:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
