@@ -167,7 +167,7 @@ def _finish(row: dict, tariff: Tariff | None, by_band: dict) -> dict:
         row["manual_meter_stop_wh"],
         row["stopped_at"],
     )
-    energy = session_energy_kwh(row["meter_start_wh"], end)
+    energy = session_energy_kwh(row["meter_start_wh"], end, row.get("register_wh"))
     hours = _hours(row)
     out = {"meter_end_wh": end.wh, "end_source": end.source, "energy_kwh": energy}
     out |= _money(row, energy, tariff, by_band)

@@ -337,3 +337,108 @@ CREATE TRIGGER wattline_writer_slots AFTER INSERT OR UPDATE OF max_power_kw
 CREATE TRIGGER wattline_writer_slots AFTER INSERT OR UPDATE OF max_power_kw
     ON wattline.meter_registry FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('register_readings');
+
+-- `wattline readings suspect` and `accept` look for the few suspect readings of a window.
+CREATE INDEX meter_values_suspect ON wattline.meter_values (time) WHERE quality = 'suspect';
+CREATE INDEX register_readings_suspect ON wattline.register_readings (time)
+    WHERE quality = 'suspect';
+
+-- Session energy from the connector's register (a session without meterStop). meterStart is
+-- stored as a main-register reading at the session's start (ingest/ocpp/service.py), so the
+-- energy the register counted since is the sum of the deltas after it: with the rules above
+-- that is right for a session-relative meterStart next to lifetime MeterValues (meterStart 0
+-- is a drop; the next lifetime reading is measured against the value before it), which
+-- latest - meterStart (1,234,100 - 0) is not. Held (suspect) energy is left out until accepted,
+-- as in the rollups. NULL when no reading is stored at the start (then latest - meterStart).
+CREATE FUNCTION wattline.session_register_wh(
+    p_charge_point_id text, p_connector_id integer, p_from timestamptz, p_to timestamptz)
+RETURNS numeric LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN EXISTS (
+        SELECT 1 FROM wattline.meter_values m
+         WHERE m.charge_point_id = p_charge_point_id AND m.connector_id = p_connector_id
+           AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
+           AND m.location = 'Outlet' AND m.time = p_from)
+    THEN (SELECT coalesce(sum(m.delta), 0) FROM wattline.meter_values m
+           WHERE m.charge_point_id = p_charge_point_id AND m.connector_id = p_connector_id
+             AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
+             AND m.location = 'Outlet' AND m.time > p_from AND m.time <= p_to) END
+$$;
+
+-- The view as in 0014; a session ending on the connector's register counts its deltas.
+CREATE OR REPLACE VIEW wattline.session_report AS
+WITH s AS (
+    SELECT t.*, c.tariff_id, c.max_power_kw AS connector_max_kw,
+           lr.value AS latest_register_wh, lr.time AS latest_register_at,
+           coalesce(t.meter_stop_wh, lr.value, t.manual_meter_stop_wh) AS meter_end_wh,
+           CASE WHEN t.meter_stop_wh IS NOT NULL THEN 'meter_stop'
+                WHEN lr.value IS NOT NULL THEN 'connector_register'
+                WHEN t.manual_meter_stop_wh IS NOT NULL THEN 'manual'
+                ELSE 'none' END AS end_source,
+           CASE WHEN t.meter_stop_wh IS NULL AND lr.value IS NOT NULL
+                THEN wattline.session_register_wh(t.charge_point_id, t.connector_id,
+                                                  t.started_at, lr.time) END AS register_wh
+      FROM wattline.transactions t
+      LEFT JOIN wattline.connectors c
+             ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
+      LEFT JOIN LATERAL wattline.latest_main_register(
+            t.charge_point_id, t.connector_id, t.started_at, t.stopped_at) lr ON true
+), e AS (
+    -- greatest() skips NULLs, so an unknown end register must stay NULL explicitly.
+    SELECT s.*, CASE WHEN s.register_wh IS NOT NULL
+                     THEN round(greatest(s.register_wh, 0) / 1000, 3)
+                     WHEN s.meter_end_wh IS NOT NULL AND s.meter_start_wh IS NOT NULL
+                     THEN round(greatest(s.meter_end_wh - s.meter_start_wh, 0) / 1000, 3)
+                END AS energy_kwh,
+           extract(epoch FROM coalesce(s.stopped_at, s.latest_register_at) - s.started_at)
+               / 3600 AS hours
+      FROM s
+), m AS (
+    SELECT e.*, tf.currency, tf.energy_rate, tf.tax_rate,
+           round(e.energy_kwh * tf.energy_rate, 2) AS cost,
+           v.battery_kwh, coalesce(v.km_per_kwh, 4.5) AS km_per_kwh,
+           round(e.energy_kwh / nullif(e.hours, 0), 2) AS average_kw
+      FROM e
+      LEFT JOIN wattline.tariffs tf ON tf.id = e.tariff_id
+      LEFT JOIN wattline.vehicles v ON v.id_tag = e.id_tag
+)
+SELECT id AS transaction_id, charge_point_id, connector_id, id_tag, orphan,
+       started_at, stopped_at, stop_reason,
+       meter_start_wh, meter_end_wh, end_source, latest_register_wh, latest_register_at,
+       energy_kwh, currency, energy_rate, tax_rate,
+       cost, round(cost * tax_rate, 2) AS tax, cost + round(cost * tax_rate, 2) AS total,
+       round(energy_kwh / battery_kwh * 100, 1) AS soc_change_pct,
+       round(energy_kwh * km_per_kwh)::integer AS range_added_km,
+       round(hours, 3) AS hours, average_kw,
+       round(average_kw / connector_max_kw * 100, 1) AS efficiency_pct
+  FROM m;
+
+-- The view as in 0008; an open session's energy so far the same way.
+CREATE OR REPLACE VIEW wattline.connector_meter_status AS
+SELECT c.charge_point_id, c.connector_id, c.status,
+       round(c.last_meter_wh / 1000, 3) AS meter_kwh,
+       c.last_meter_at AS meter_at,
+       now() - c.last_meter_at AS meter_age,
+       CASE WHEN c.last_meter_at IS NULL THEN 'never'
+            WHEN now() - c.last_meter_at < INTERVAL '2 minutes' THEN 'good'
+            WHEN now() - c.last_meter_at <= INTERVAL '5 minutes' THEN 'warning'
+            ELSE 'stale' END AS freshness,
+       t.id AS transaction_id,
+       t.started_at,
+       s.energy_kwh AS energy_since_start_kwh,
+       round(s.energy_kwh * tf.energy_rate, 2) AS estimated_cost,
+       tf.currency,
+       now() - t.started_at AS duration
+  FROM wattline.connectors c
+  LEFT JOIN LATERAL (
+        SELECT * FROM wattline.transactions t
+         WHERE t.charge_point_id = c.charge_point_id AND t.connector_id = c.connector_id
+           AND t.stopped_at IS NULL AND NOT t.orphan
+         ORDER BY t.started_at DESC LIMIT 1) t ON true
+  -- A register read before the session started says nothing about it.
+  LEFT JOIN LATERAL (
+        SELECT round(greatest(coalesce(
+                   wattline.session_register_wh(c.charge_point_id, c.connector_id,
+                                                t.started_at, c.last_meter_at),
+                   c.last_meter_wh - t.meter_start_wh), 0) / 1000, 3) AS energy_kwh
+         WHERE c.last_meter_at >= t.started_at) s ON true
+  LEFT JOIN wattline.tariffs tf ON tf.id = c.tariff_id;
