@@ -350,6 +350,7 @@ CREATE INDEX register_readings_suspect ON wattline.register_readings (time)
 -- is a drop; the next lifetime reading is measured against the value before it), which
 -- latest - meterStart (1,234,100 - 0) is not. Held (suspect) energy is left out until accepted,
 -- as in the rollups. NULL when no reading is stored at the start (then latest - meterStart).
+-- The time-of-use report chains such a session by the same deltas (analytics/session_report.py).
 CREATE FUNCTION wattline.session_register_wh(
     p_charge_point_id text, p_connector_id integer, p_from timestamptz, p_to timestamptz)
 RETURNS numeric LANGUAGE sql STABLE AS $$
@@ -358,7 +359,9 @@ RETURNS numeric LANGUAGE sql STABLE AS $$
          WHERE m.charge_point_id = p_charge_point_id AND m.connector_id = p_connector_id
            AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
            AND m.location = 'Outlet' AND m.time = p_from)
-    THEN (SELECT coalesce(sum(m.delta), 0) FROM wattline.meter_values m
+    -- Rows typed in without a delta leave it to latest - meterStart.
+    THEN (SELECT CASE WHEN count(*) = count(m.delta) THEN coalesce(sum(m.delta), 0) END
+            FROM wattline.meter_values m
            WHERE m.charge_point_id = p_charge_point_id AND m.connector_id = p_connector_id
              AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
              AND m.location = 'Outlet' AND m.time > p_from AND m.time <= p_to) END

@@ -29,12 +29,12 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
 -- one of the given tariffs (the time-of-use ones: the others need only the latest register).
 -- OFFSET 0 keeps the lateral subquery from being flattened into a join the planner would run as
 -- a scan of all meter values; this way each session is one range scan of meter_values_key.
-SELECT t.id AS transaction_id, m.time, m.value
+SELECT t.id AS transaction_id, m.time, m.value, m.delta
   FROM wattline.transactions t
   JOIN wattline.connectors c
     ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
  CROSS JOIN LATERAL (
-        SELECT m.time, m.value FROM wattline.meter_values m
+        SELECT m.time, m.value, m.delta FROM wattline.meter_values m
          WHERE m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
            AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
            AND m.location = 'Outlet'

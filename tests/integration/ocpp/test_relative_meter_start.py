@@ -22,8 +22,9 @@ def register(ts: str, wh: int, transaction_id: int | None = None) -> call.MeterV
     )
 
 
-def energy_kwh(db_url: str) -> dict[int, tuple[str, Decimal]]:
-    """Per transaction: (end source, energy) from the view, checked equal to the Polars report."""
+def energy_kwh(db_url: str) -> dict[int, tuple[str, Decimal, Decimal]]:
+    """Per transaction: (end source, energy) from the view, checked equal to the Polars report,
+    and the report's time-of-use cost."""
     view = {
         r["transaction_id"]: (r["end_source"], r["energy_kwh"])
         for r in query(db_url, "SELECT * FROM wattline.session_report")
@@ -32,15 +33,23 @@ def energy_kwh(db_url: str) -> dict[int, tuple[str, Decimal]]:
         report = session_report_job.sessions(
             conn, datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
         )
-    assert {
-        r["transaction_id"]: (r["end_source"], r["energy_kwh"])
-        for r in report.iter_rows(named=True)
-    } == view
-    return view
+    rows = list(report.iter_rows(named=True))
+    assert {r["transaction_id"]: (r["end_source"], r["energy_kwh"]) for r in rows} == view
+    assert all(r["time_of_use"] for r in rows)
+    return {r["transaction_id"]: (*view[r["transaction_id"]], r["cost"]) for r in rows}
 
 
 async def test_relative_meter_start_and_stop_next_to_lifetime_meter_values(central, db_url):
     execute(db_url, "INSERT INTO wattline.id_tags (id_tag) VALUES ('TAG-R')")
+    # 10 a kWh, 20 from 09:12 to 10:00 (UTC): each reading's energy at the band of its time.
+    execute(
+        db_url,
+        "INSERT INTO wattline.tariffs (id, energy_rate, bands) VALUES ('TOU', 10,"
+        """ '[{"from": "09:12", "to": "10:00", "energy_rate": 20}]');"""
+        " INSERT INTO wattline.charge_points (id) VALUES ('CP-REL');"
+        " INSERT INTO wattline.connectors (charge_point_id, connector_id, tariff_id)"
+        " VALUES ('CP-REL', 1, 'TOU')",
+    )
     async with charge_point(central, "CP-REL") as cp:
         await cp.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
         await cp.call(register("2024-02-01T09:00:00Z", 1_234_000))  # lifetime, no session
@@ -50,8 +59,11 @@ async def test_relative_meter_start_and_stop_next_to_lifetime_meter_values(centr
         await cp.call(register("2024-02-01T09:12:00Z", 1_234_400, tx1))
 
         # Open, so its end is the connector's register: 1,234,400 - 0 would be 1,234.4 kWh;
-        # meterStart 0 is a drop from 1,234,000, so 09:11 counts 100 and 09:12 300.
-        assert energy_kwh(db_url) == {tx1: ("connector_register", Decimal("0.400"))}
+        # meterStart 0 is a drop from 1,234,000, so 09:11 counts 100 and 09:12 300. Cost:
+        # 0.1 kWh * 10 + 0.3 kWh * 20 = 7.00.
+        assert energy_kwh(db_url) == {
+            tx1: ("connector_register", Decimal("0.400"), Decimal("7.00"))
+        }
         (live,) = query(db_url, "SELECT * FROM wattline.connector_meter_status")
         assert live["energy_since_start_kwh"] == Decimal("0.400")
 
@@ -60,12 +72,15 @@ async def test_relative_meter_start_and_stop_next_to_lifetime_meter_values(centr
         tx2 = start.transaction_id
         await cp.call(register("2024-02-01T09:21:00Z", 1_234_500, tx2))
 
-    # tx1: meterStop - meterStart, both session-relative: 450 Wh. tx2 (open): 1,234,500 against
-    # 1,234,400 (its meterStart 0 and tx1's meterStop 450 are drops from it): 100 Wh, the 50 Wh
-    # tx1 drew after its last lifetime reading among them.
+    # tx1: meterStop - meterStart, both session-relative: 450 Wh. Its time-of-use chain,
+    # meterStart 0, 1,234,100, 1,234,400, meterStop 450, mixes relative and lifetime values: it
+    # charges 1,234,100 Wh at 10 and 300 Wh at 20 = 12,347.00 (README: not recognised there).
+    # tx2 (open): 1,234,500 against 1,234,400 (its meterStart 0 and tx1's meterStop 450 are
+    # drops from it): 100 Wh, the 50 Wh tx1 drew after its last lifetime reading among them;
+    # at 20: 2.00.
     assert energy_kwh(db_url) == {
-        tx1: ("meter_stop", Decimal("0.450")),
-        tx2: ("connector_register", Decimal("0.100")),
+        tx1: ("meter_stop", Decimal("0.450"), Decimal("12347.00")),
+        tx2: ("connector_register", Decimal("0.100"), Decimal("2.00")),
     }
     stored = query(
         db_url,
