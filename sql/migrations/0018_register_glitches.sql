@@ -327,14 +327,17 @@ BEGIN
 END $$;
 
 -- A change of a device's maximum power changes what is suspect: writers re-read the series'
--- limits (0011's slots) instead of trusting the ones they remember.
-CREATE TRIGGER wattline_writer_slots AFTER INSERT OR UPDATE OF max_power_kw
+-- limits (0011's slots) instead of trusting the ones they remember. Not on INSERT: every
+-- StartTransaction and every new meter inserts (ON CONFLICT) into these tables, and would make
+-- every writer re-read every series; ingest creates these rows before their series are written,
+-- so a maximum power is set on an existing row: an UPDATE.
+CREATE TRIGGER wattline_writer_slots AFTER UPDATE OF max_power_kw
     ON wattline.connectors FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('meter_values');
-CREATE TRIGGER wattline_writer_slots AFTER INSERT OR UPDATE OF max_power_kw
+CREATE TRIGGER wattline_writer_slots AFTER UPDATE OF max_power_kw
     ON wattline.charge_points FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('meter_values');
-CREATE TRIGGER wattline_writer_slots AFTER INSERT OR UPDATE OF max_power_kw
+CREATE TRIGGER wattline_writer_slots AFTER UPDATE OF max_power_kw
     ON wattline.meter_registry FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('register_readings');
 

@@ -270,3 +270,23 @@ def test_accept_refuses_bad_input_in_one_line(db_url):
             timeout=60,
         )
         assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1
+
+
+async def test_a_new_max_power_is_seen_by_a_writer_that_remembers_the_old_one(db_url):
+    setup_devices(db_url, meter_kw="6")
+    writer = Writer(db_url)
+    await writer.start()
+    for minute, wh in [(0, 1000), (1, 1300)]:  # +300 at 6 kW: held
+        b = Batch()
+        b.add("register_readings", meter_row(minute, wh))
+        await writer.write(b)
+    with psycopg.connect(db.with_session_options(db_url), autocommit=True) as conn:
+        conn.execute("UPDATE wattline.meter_registry SET max_power_kw = 60 WHERE id = %s", [METER])
+    b = Batch()
+    b.add("register_readings", meter_row(2, 1600))  # +300 at 60 kW (limit 1,200 Wh): counted
+    await writer.write(b)
+    await writer.stop()
+    assert writer.rows_direct == 3
+    assert [(r[2], r[4], r[5]) for r in stored(db_url, "register_readings")] == [
+        (0, None, "ok"), (0, 300, "suspect"), (300, None, "ok")
+    ]  # fmt: skip
