@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -55,7 +55,7 @@ def _filters(args: argparse.Namespace) -> dict:
     }
 
 
-def _suspect(conn: psycopg.Connection, params: dict) -> int:
+def _suspect(conn: psycopg.Connection, params: dict, settings: Settings) -> int:
     from sql import queries
 
     rows = conn.execute(queries.get("suspect_readings"), params).fetchall()
@@ -68,15 +68,25 @@ def _suspect(conn: psycopg.Connection, params: dict) -> int:
     return 0
 
 
-def _accept(conn: psycopg.Connection, params: dict) -> int:
+def _accept(conn: psycopg.Connection, params: dict, settings: Settings) -> int:
+    from analytics.settlement import SettlementConfig
+    from analytics.settlement_job import settle_window
     from sql import queries
 
     moved, count = Decimal(0), 0
+    spans: dict[str, list[datetime]] = {}  # meter -> [first, last] reading accepted
     with conn.transaction():
-        for name in ("accept_meter_values", "accept_register_readings"):
-            for r in conn.execute(queries.get(name), params).fetchall():
-                moved += r["held_wh"]
-                count += 1
+        for r in conn.execute(queries.get("accept_meter_values"), params).fetchall():
+            moved, count = moved + r["held_wh"], count + 1
+        for r in conn.execute(queries.get("accept_register_readings"), params).fetchall():
+            moved, count = moved + r["held_wh"], count + 1
+            span = spans.setdefault(str(r["meter_id"]), [r["time"], r["time"]])
+            span[0], span[1] = min(span[0], r["time"]), max(span[1], r["time"])
+    # Settlement periods are computed once, from readings received since; these were received
+    # long ago, so their periods are recomputed here.
+    config = SettlementConfig(settings.settlement_minutes, settings.token_ratio)
+    for meter_id, (first, last) in spans.items():
+        settle_window(conn, first, last + timedelta(microseconds=1), config, meter_id)
     print(f"accepted {count} reading(s): {moved} Wh now counted in the rollups")
     return 0
 
@@ -90,7 +100,7 @@ def _bind(name: str, action, require_window: bool):
                 raise _Refused("give the window to accept: --from ISO --to ISO")
             params = _filters(args)
             with db.connect(settings.database_url, autocommit=True) as conn:
-                return action(conn, params)
+                return action(conn, params, settings)
         except _Refused as exc:
             print(f"wattline readings {name}: {exc}", file=sys.stderr)
             return 2

@@ -24,7 +24,8 @@ SELECT 'meter', g.serial, r.element || ' ' || h.register, r.time, h.value, h.hel
 
 -- Accepting moves the held amount into the delta. An UPDATE: the rollups' invalidation (the
 -- postgres profile's triggers, TimescaleDB's continuous aggregates) recomputes their buckets.
--- Each returns the amounts it moved (the rows as they were, joined: RETURNING sees new rows).
+-- Each returns the amounts it moved (the rows as they were, joined: RETURNING sees new rows),
+-- meters also where, for their settlement periods.
 -- accept_meter_values --
 UPDATE wattline.meter_values m SET delta = m.delta + o.held, held = NULL, quality = 'accepted'
   FROM (SELECT charge_point_id, connector_id, measurand, phase, location, time, held
@@ -49,4 +50,5 @@ UPDATE wattline.register_readings r
            AND %(charge_point_id)s::text IS NULL
            AND g.serial = coalesce(%(serial)s, g.serial)) o
  WHERE r.register_id = o.register_id AND r.time = o.time
-RETURNING coalesce(o.held_import_wh, 0) + coalesce(o.held_export_wh, 0) AS held_wh;
+RETURNING r.meter_id, r.time,
+          coalesce(o.held_import_wh, 0) + coalesce(o.held_export_wh, 0) AS held_wh;

@@ -241,6 +241,12 @@ async def test_a_jump_beyond_max_power_is_held_until_an_operator_accepts_it(db_u
     assert accepted.stdout == f"accepted 1 reading(s): {held} Wh now counted in the rollups\n"
     assert stored(db_url, target)[3] == (3, readings[3], held, None, None, "accepted")
     assert energy(db_url, target)[daily] == [("00:00", limit + 1 + 100 + held)]
+    if target == "register_readings":  # and the meter's settlement period 08:00-08:05 too
+        with psycopg.connect(db.with_session_options(db_url)) as conn:
+            periods = conn.execute(
+                "SELECT period_start, import_wh FROM wattline.settlement_periods"
+            ).fetchall()
+        assert periods == [(T0, limit + 1 + 100 + held)]
     assert cli(db_url, "suspect").stdout == ""
 
 
