@@ -14,7 +14,8 @@ import weakref
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.writer import Batch, Writer
+from ingest.edge import pg_text
+from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,6 @@ def ocpp_message(message: Any) -> list | None:
     return None
 
 
-def pg_text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; keep the frame readable rather than lose it.
-    return value.replace("\x00", "\\u0000")
-
-
 def frame_row(
     charge_point_id: str,
     direction: str,
@@ -89,9 +85,27 @@ def frame_row(
     else:
         payload = dict(zip(_ERROR_FIELDS, message[2:5], strict=False))
     encoded = json.dumps(payload)
-    if "\\u0000" in encoded:  # jsonb refuses NUL too
+    if "\\u0000" in encoded or ("\\ud" in encoded and not _unicode(payload)):
+        # jsonb refuses NUL and lone surrogates: the frame is kept as escaped text instead.
         return (at, charge_point_id, direction, kind, message_id, action, None, pg_text(frame))
     return (at, charge_point_id, direction, kind, message_id, action, encoded, None)
+
+
+def _unicode(payload: Any) -> bool:
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def as_text(row: tuple) -> tuple:
+    """An ``ocpp_messages`` row as escaped text (raw) that PostgreSQL takes whatever it holds,
+    for frames it refused as they were."""
+    at, cp, direction, kind, message_id, action, payload, raw, *key = row
+    text = pg_text(payload if payload is not None else raw or "")
+    message_id, action = (v if v is None else pg_text(v) for v in (message_id, action))
+    return (at, cp, direction, kind, message_id, action, None, text, *key)
 
 
 class FrameLog:
@@ -188,6 +202,12 @@ class _Flusher:
 
     async def write(self, rows: list[tuple]) -> None:
         try:
-            await self.writer.write(Batch(rows={"ocpp_messages": rows}))
+            try:
+                await self.writer.write(Batch(rows={"ocpp_messages": rows}))
+            except BatchRefused:
+                # One connection's odd frame must not cost every connection's frames.
+                await self.writer.write(Batch(rows={"ocpp_messages": list(map(as_text, rows))}))
+        except SpoolFull as exc:  # the writer says so once; no traceback for every flush
+            log.debug("could not store %d frame(s): %s", len(rows), exc)
         except Exception:
             log.exception("could not store %d frame(s)", len(rows))
