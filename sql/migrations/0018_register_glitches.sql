@@ -331,13 +331,13 @@ END $$;
 -- StartTransaction and every new meter inserts (ON CONFLICT) into these tables, and would make
 -- every writer re-read every series; ingest creates these rows before their series are written,
 -- so a maximum power is set on an existing row: an UPDATE.
-CREATE TRIGGER wattline_writer_slots AFTER UPDATE OF max_power_kw
+CREATE TRIGGER wattline_max_power_changed AFTER UPDATE OF max_power_kw
     ON wattline.connectors FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('meter_values');
-CREATE TRIGGER wattline_writer_slots AFTER UPDATE OF max_power_kw
+CREATE TRIGGER wattline_max_power_changed AFTER UPDATE OF max_power_kw
     ON wattline.charge_points FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('meter_values');
-CREATE TRIGGER wattline_writer_slots AFTER UPDATE OF max_power_kw
+CREATE TRIGGER wattline_max_power_changed AFTER UPDATE OF max_power_kw
     ON wattline.meter_registry FOR EACH STATEMENT
     EXECUTE FUNCTION wattline_admin.writer_slots_touched('register_readings');
 

@@ -65,5 +65,5 @@ def test_glitch_and_accepted_suspect_in_the_rollups(conn):
     suspect = conn.execute(queries.get("suspect_readings"), params).fetchall()
     assert [(r[1], r[2], r[5]) for r in suspect] == [("G-1", "SINGLE import", 400)]
     moved = conn.execute(queries.get("accept_register_readings"), params).fetchall()
-    assert moved == [(400,)]
+    assert [r[2] for r in moved] == [400]
     assert hourly(conn) == [("08:00", 50), ("09:00", 600)]
