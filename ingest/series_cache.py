@@ -6,9 +6,10 @@ the rules of migration 0018, exactly as the merge computes them (``register_step
 against the last reading, or against the value before a drop while the register recovers; a
 reading lower than the last is a drop (delta 0, quality 'reset'); a delta above the device's
 maximum power over the interval is held (delta 0, ``held``, quality 'suspect'); a series' first
-reading has delta 0. The last reading comes from memory when the
-series' slot has been written by nobody else since; otherwise (a series seen for the first time,
-a slot another writer touched) it is read from the table first, one index probe per series.
+reading has delta 0. The last reading (with its reference and the series' limits) comes from
+memory when the series' slot has been written by nobody else since; otherwise (a series seen for
+the first time, a slot another writer touched) it is read from the table first, one index probe
+per series.
 Out-of-order and re-sent readings are staged and merged in SQL, which is always right, and their
 series' last reading is read back afterwards.
 
@@ -51,7 +52,7 @@ def register_step(
         return ZERO, ZERO, base, True
     delta = value - base if value >= base else value - prev
     if not accepted and EXACT.multiply(
-        delta - tolerance_wh, MICROSECONDS_PER_HOUR_CENTI
+        EXACT.subtract(delta, tolerance_wh), MICROSECONDS_PER_HOUR_CENTI
     ) > EXACT.multiply(max_power_cw, Decimal(elapsed // ONE_US)):
         return ZERO, delta, None, False
     return delta, ZERO, None, False
