@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from urllib.parse import urlparse
 
 from ingest import edge
-from ingest.clock import aware_time
+from ingest.clock import TimeWindow
 from ingest.env import flag, positive
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -62,14 +62,17 @@ class MqttConfig:
         url = env.get("MQTT_URL", DEFAULT_MQTT_URL)
         if urlparse(url).scheme not in ("mqtt", "tcp"):
             raise SystemExit(f"MQTT_URL={url!r}: expected mqtt://host:port")
+        window = TimeWindow.from_env(env, "WATTLINE_MQTT_MAX_FUTURE_S")
         return cls(
             url=url,
             client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
             shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
             topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
             allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
-            max_future_s=_max_future_s(env),
-            min_time=_min_time(env),
+            # WATTLINE_MAX_FUTURE_S is shared with the OCPP central system; the MQTT name came
+            # first and, being the more specific, wins when both are set.
+            max_future_s=window.max_future.total_seconds(),
+            min_time=window.min_time,
             spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
             max_pending=_receive_maximum(env),
         )
@@ -81,31 +84,3 @@ def _receive_maximum(env: Mapping[str, str]) -> int:
     if value != int(value) or value > 65_535:
         raise SystemExit(f"{name}={env[name]!r}: expected a whole number from 1 to 65535")
     return int(value)
-
-
-def _max_future_s(env: Mapping[str, str]) -> float:
-    # WATTLINE_MAX_FUTURE_S is shared with the OCPP central system; the MQTT name came first
-    # and, being the more specific, wins when both are set.
-    name = "WATTLINE_MQTT_MAX_FUTURE_S"
-    if not env.get(name):
-        name = "WATTLINE_MAX_FUTURE_S"
-    value = positive(env, name, MqttConfig.max_future_s)
-    if not value < 10 * 366 * 86400:  # also NaN and inf, which float() reads
-        raise SystemExit(f"{name}={env[name]!r}: expected seconds, less than ten years")
-    return value
-
-
-def _min_time(env: Mapping[str, str]) -> datetime:
-    """WATTLINE_MIN_TIME: a date (midnight UTC) or an ISO-8601 time with a zone."""
-    name = "WATTLINE_MIN_TIME"
-    value = env.get(name)
-    if not value:
-        return MqttConfig.min_time
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
-        return aware_time(value)
-    except ValueError:
-        raise SystemExit(
-            f"{name}={value!r}: expected a date (2000-01-01) or an ISO-8601 time with a zone"
-        ) from None

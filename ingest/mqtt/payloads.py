@@ -304,8 +304,9 @@ def _number(d: dict, key: str, *, required: bool = False) -> Decimal | None:
         return None
     if not isinstance(value, Decimal):  # bool, str, list, ... (json gives Decimal for numbers)
         raise Invalid(f"{key} must be a number, got {_type_name(value)}")
-    if problem := edge.number_problem(value):
-        raise Invalid(f"{key} {problem}")
+    value = edge.storable(value)
+    if isinstance(value, str):
+        raise Invalid(f"{key} {value}")
     return value
 
 

@@ -191,6 +191,7 @@ class CentralSystem:
             self.writer,
             registration_status=self._registration.pop(connection, "Accepted"),
             response_timeout_s=self.config.command_timeout_s,
+            time_window=self.config.time_window,
         )
         previous = self.connected.get(identity)
         self.connected[identity] = charge_point

@@ -63,6 +63,8 @@ class ChargingService:
         batch = Batch()
         for row in frames.take():
             batch.add("ocpp_messages", row)
+        for row in frames.take_rejects():  # charger times the handler did not store as such
+            batch.add("ingest_rejects", row)
         batch.run("touch_charge_point", {"charge_point_id": frames.charge_point_id, "seen_at": now})
         return batch
 
