@@ -86,6 +86,8 @@ def main() -> None:
         where = run_on + (
             f", TimescaleDB {_timescaledb_version()}" if profile != "postgres" else ""
         )
+        if chosen and not args.quick:
+            where += f"; `{chosen}` (smaller than its default)"
         done[key] = f"## {key} ({took:.0f} s){status}\n\n{where}\n\n```\n{run.stdout.strip()}\n```"
     for key in (f"{n}/{p}" for n in BENCHMARKS for p in PROFILES):  # the usual order
         if key in done or key in earlier:
