@@ -1,8 +1,9 @@
 """`wattline jobs`: periodic work that keeps derived data current.
 
 Rollup refresh and retention in the postgres profile (TimescaleDB's own policies do both in the
-timescale profile), and promoting future meter tariffs whose activation time has come, also for
-meters that have gone quiet. Every step is idempotent, so a crash or an overlap repeats work
+timescale profile), promoting future meter tariffs whose activation time has come, also for
+meters that have gone quiet, and sweeping operator commands no central system will finish
+(ingest/ocpp/commands.py). Every step is idempotent, so a crash or an overlap repeats work
 but never corrupts results.
 """
 
@@ -17,6 +18,8 @@ from psycopg.rows import tuple_row
 
 from analytics.settlement import SettlementConfig
 from analytics.settlement_job import settle_pass
+from ingest.ocpp.commands import sweep_params
+from ingest.ocpp.config import OcppConfig
 from sql import queries, rollups
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,13 @@ def run_once(
     done["settlement periods written"] = settle_pass(conn, settlement or SettlementConfig())
     promoted = conn.execute(queries.get("promote_due_tariffs"), {"meter_id": None})
     done["tariffs promoted"] = promoted.rowcount
+    ocpp = OcppConfig.from_env()
+    with conn.cursor(row_factory=tuple_row) as cur:
+        swept = cur.execute(
+            queries.get("sweep_commands"),
+            sweep_params(ocpp.command_timeout_s, ocpp.command_expiry_s),
+        ).fetchone()
+    done["commands timed out (sender gone)"], done["commands expired"] = swept
     if rollups.storage_profile(conn) == "postgres":
         for name, windows in rollups.refresh(conn).items():
             done[f"refresh {name}"] = windows

@@ -11,6 +11,7 @@ import polars as pl
 import psycopg
 from psycopg.rows import dict_row
 
+from analytics import csv_export
 from analytics.frame import copied, fetched
 from analytics.session_report import WH, Tariff, session_report
 from analytics.tou import parse_bands
@@ -67,7 +68,7 @@ def sessions(conn: psycopg.Connection, lo: datetime, hi: datetime) -> pl.DataFra
 
 def write(report: pl.DataFrame, fmt: str, out: Path | BinaryIO) -> None:
     if fmt == "csv":
-        report.write_csv(out)
+        csv_export.write_csv(report, out)
     elif fmt == "parquet":
         report.write_parquet(out)
     else:

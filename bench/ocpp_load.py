@@ -179,6 +179,7 @@ def _merge(parts: list[dict]) -> dict:
     merged["values_per_message"] = parts[0]["values_per_message"]
     merged["error_samples"] = [e for p in parts for e in p["error_samples"]][:5]
     latencies = sorted(x for p in parts for x in p["latencies_ms"])
+    merged["latency_count"] = len(latencies)  # what the percentiles below are taken over
     for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
         merged[f"{name}_ms"] = _percentile(latencies, q)
     merged["boot_p99_ms"] = _percentile(

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import psycopg
 
+from analytics import csv_export
 from sql import queries
 
 MAX_POINTS = 1000  # a Plotly line stays smooth up to about this many points per series
@@ -49,7 +50,7 @@ def page_count(total: int, page_size: int) -> int:
 
 
 def to_csv(df: pl.DataFrame) -> bytes:
-    return _plain(df).write_csv().encode()
+    return csv_export.write_csv(_plain(df))
 
 
 def to_parquet(df: pl.DataFrame) -> bytes:

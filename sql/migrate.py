@@ -23,6 +23,12 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 PROFILES = ("timescale", "postgres")
 # Only one migrate at a time per database; a second waits instead of failing half-way.
 LOCK_KEY = 0x7761_7474  # "watt"
+# Versions that were applied on some databases and then taken back: their file is gone, their
+# record in schema_migrations is expected, and the number is never used again. A later forward
+# migration undoes what each did (the one named here).
+RETIRED = {
+    15: "writer_slots_fine: 65,536 writer slots, reverted in the code; undone by 0016",
+}
 
 
 class MigrationError(Exception):
@@ -61,6 +67,8 @@ def migrations(directory: Path = MIGRATION_DIR) -> list[Migration]:
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_lower_snake.sql")
         version = int(match.group(1))
+        if version in RETIRED:
+            raise MigrationError(f"{path.name}: version {version} is retired ({RETIRED[version]})")
         if version in found:
             raise MigrationError(f"{path.name}: version {version} is used twice")
         found[version] = Migration(version, match.group(2), path)
@@ -138,8 +146,10 @@ def migrate(
     storage: str | None = None,
     *,
     log: Callable[[str], None] = lambda _line: None,
+    directory: Path = MIGRATION_DIR,
 ) -> MigrationResult:
-    """Bring the database at ``dsn`` up to date. Safe to run any number of times."""
+    """Bring the database at ``dsn`` up to date with the migrations in ``directory``. Safe to
+    run any number of times."""
     created = ensure_database(dsn)
     result = MigrationResult(db.database_name(dsn), "", created)
     if created:
@@ -148,13 +158,15 @@ def migrate(
     with db.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         try:
-            _migrate(conn, storage, result, log)
+            _migrate(conn, storage, result, log, migrations(directory))
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
     return result
 
 
-def _migrate(conn, storage, result: MigrationResult, log: Callable[[str], None]) -> None:
+def _migrate(
+    conn, storage, result: MigrationResult, log: Callable[[str], None], on_disk: list[Migration]
+) -> None:
     with conn.transaction():
         conn.execute((SQL_DIR / "bootstrap.sql").read_text())
         result.profile = choose_profile(conn, storage, log)
@@ -166,7 +178,8 @@ def _migrate(conn, storage, result: MigrationResult, log: Callable[[str], None])
             "SELECT version, name, checksum FROM wattline_admin.schema_migrations"
         )
     }
-    for migration in migrations():
+    _refuse_unknown(applied, on_disk)
+    for migration in on_disk:
         done = applied.get(migration.version)
         if done:
             if done["checksum"] != migration.checksum:
@@ -190,3 +203,19 @@ def _migrate(conn, storage, result: MigrationResult, log: Callable[[str], None])
         log(f"applied {migration.path.name}")
     with conn.transaction():
         conn.execute((SQL_DIR / "grants.sql").read_text())
+
+
+def _refuse_unknown(applied: dict[int, dict], on_disk: list[Migration]) -> None:
+    """A version recorded here but neither on disk nor retired was applied by newer (or other)
+    code: migrating with this code could undo or contradict it, so stop and say so."""
+    known = {m.version for m in on_disk} | RETIRED.keys()
+    unknown = sorted(v for v in applied if v not in known)
+    if unknown:
+        names = ", ".join(f"{v:04d}_{applied[v]['name']}" for v in unknown)
+        raise MigrationError(
+            f"refusing to migrate: this database records migration {names} as applied, and "
+            "this version of wattline does not have it (newest here: "
+            f"{on_disk[-1].path.name if on_disk else 'none'}); run the wattline version that "
+            "applied it, or restore the database from before it; do not delete its row from "
+            "wattline_admin.schema_migrations, the schema still holds what it did"
+        )

@@ -3,6 +3,12 @@
 The process holding a charge point's connection claims its requested commands (so only one
 process sends each, once), sends them as CALLs, and writes back the answer, the CALLERROR or
 the time-out. Commands requested while the charge point was away go out when it connects.
+
+A process that dies between sending a command and writing its answer leaves it `sent`; one
+requested for a charge point that never comes back stays `requested`. Every central system
+(and `wattline jobs`) sweeps both periodically (sweep_commands in sql/queries/ocpp.sql): past
+the time-out plus SWEEP_MARGIN_S a `sent` command is timed_out, and a `requested` one whose
+charge point has not been heard from for the expiry is failed.
 """
 
 from __future__ import annotations
@@ -24,6 +30,13 @@ from sql import db, queries
 log = logging.getLogger(__name__)
 
 CHANNEL = "wattline_commands"
+# Between a command's sent_at (the claim) and its sender writing the time-out lie an await and
+# a round trip; a sweep waits this long past the time-out before calling the sender dead.
+SWEEP_MARGIN_S = 30.0
+
+
+def sweep_params(timeout_s: float, expiry_s: float) -> dict[str, float]:
+    return {"lost_after_s": timeout_s + SWEEP_MARGIN_S, "expire_after_s": expiry_s}
 
 
 class CommandDispatcher:
@@ -34,6 +47,8 @@ class CommandDispatcher:
         connection_of: Callable[[str], Any],
         *,
         timeout_s: float,
+        expiry_s: float,
+        sweep_interval_s: float = 30.0,
         retry_interval_s: float = 2.0,
     ) -> None:
         self.dsn = dsn
@@ -41,16 +56,20 @@ class CommandDispatcher:
         self.connection_of = connection_of  # charge point id -> its connection here, or None
         self.timeout_s = timeout_s
         self.retry_interval_s = retry_interval_s
+        self.sweep_interval_s = sweep_interval_s
+        self._sweep = sweep_params(timeout_s, expiry_s)
         self.listening = asyncio.Event()
         self._listener: asyncio.Task | None = None
+        self._sweeper: asyncio.Task | None = None
         self._delivering: dict[str, asyncio.Task] = {}
         self._again: set[str] = set()
 
     async def start(self, connected: Callable[[], list[str]]) -> None:
         self._listener = asyncio.create_task(self._listen(connected), name="wattline-commands")
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="wattline-sweep")
 
     async def stop(self) -> None:
-        tasks = [t for t in [self._listener, *self._delivering.values()] if t]
+        tasks = [t for t in [self._listener, self._sweeper, *self._delivering.values()] if t]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -84,6 +103,23 @@ class CommandDispatcher:
                 log.warning("commands: cannot listen (%s); retrying", exc)
                 await asyncio.sleep(self.retry_interval_s)
 
+    async def sweep(self) -> dict[str, int]:
+        """Time out commands whose sender died and expire those nobody can send; the counts."""
+        row = await self.lookup.one(("sweep_commands", self._sweep))
+        if row["timed_out"] or row["expired"]:
+            log.warning("commands swept: %(timed_out)d timed out, %(expired)d expired", row)
+        return row
+
+    async def _sweep_forever(self) -> None:
+        while True:  # first at start: what a dead predecessor left is cleared at once
+            try:
+                await self.sweep()
+            except DatabaseUnavailable:
+                pass  # the next round will do
+            except psycopg.Error as exc:
+                log.error("commands: sweep failed: %s", exc)
+            await asyncio.sleep(self.sweep_interval_s)
+
     async def _deliver(self, charge_point_id: str) -> None:
         while True:
             self._again.discard(charge_point_id)
@@ -93,7 +129,7 @@ class CommandDispatcher:
                 )
             except DatabaseUnavailable:
                 return  # the listener wakes us again when it is back
-            for command in sorted(claimed, key=lambda c: c["id"]):
+            for command in claimed:  # one, the oldest (claim_commands)
                 await self._send(charge_point_id, command)
             if not claimed and charge_point_id not in self._again:
                 return

@@ -23,6 +23,10 @@ class OcppConfig:
     ping_timeout_s: float = 20.0
     close_timeout_s: float = 10.0  # how long a dead peer may hold on to its connection
     command_timeout_s: float = 30.0
+    # A command still requested after this long, for a charge point silent as long, fails
+    # (twice the heartbeat interval BootNotification gives: a connected one is never that quiet).
+    command_expiry_s: float = 600.0
+    command_sweep_interval_s: float = 30.0
     spool_path: Path = Path("spool/ocpp.jsonl")
     retry_interval_s: float = 2.0
 
@@ -47,5 +51,6 @@ class OcppConfig:
             ping_timeout_s=number("PING_TIMEOUT", cls.ping_timeout_s),
             close_timeout_s=number("CLOSE_TIMEOUT", cls.close_timeout_s),
             command_timeout_s=number("COMMAND_TIMEOUT", cls.command_timeout_s),
+            command_expiry_s=number("COMMAND_EXPIRY", cls.command_expiry_s),
             spool_path=Path(env.get("WATTLINE_OCPP_SPOOL", str(cls.spool_path))),
         )

@@ -58,7 +58,12 @@ class CentralSystem:
         self.service = ChargingService(self.writer, self.lookup)
         self.connected: dict[str, CentralSystemChargePoint] = {}
         self.commands = CommandDispatcher(
-            dsn, self.lookup, self.connected.get, timeout_s=config.command_timeout_s
+            dsn,
+            self.lookup,
+            self.connected.get,
+            timeout_s=config.command_timeout_s,
+            expiry_s=config.command_expiry_s,
+            sweep_interval_s=config.command_sweep_interval_s,
         )
         self._known: dict[str, dict] = {}  # credentials, for handshakes while the database is away
         self._registration: dict[ServerConnection, str] = {}

@@ -41,7 +41,11 @@ def offline_transaction_id(
     charge_point_id: str, connector_id: int, started_at: datetime, id_tag: str
 ) -> int:
     """A transactionId for a start the database cannot number now: negative (the database's
-    own ids are positive), and the same for a re-sent StartTransaction."""
+    own ids are positive), and the same for a re-sent StartTransaction.
+
+    31 bits of a hash: two starts can get the same one. Neither is dropped: at replay the
+    second takes the next free id down and remembers this one as the id its charge point knows
+    it by, so its stop and meter values still find it (insert_offline_transaction)."""
     key = f"{charge_point_id}\x1f{connector_id}\x1f{started_at.isoformat()}\x1f{id_tag}"
     digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
     return -(digest & 0x7FFFFFFF) - 1

@@ -34,6 +34,10 @@ ON CONFLICT (charge_point_id, connector_id) DO UPDATE
    SET last_meter_wh = EXCLUDED.last_meter_wh, last_meter_at = EXCLUDED.last_meter_at
  WHERE connectors.last_meter_at IS NULL OR connectors.last_meter_at <= EXCLUDED.last_meter_at;
 
+-- The transactionId a charge point knows a transaction by is coalesce(charger_transaction_id,
+-- id) (for orphans, charger_transaction_id is the id their stop carried). It differs from id
+-- only for a start numbered offline whose id another start already had (below).
+
 -- find_or_create_transaction --
 -- A re-sent StartTransaction (same charge point, connector, start time and id tag) gets the id
 -- it got the first time.
@@ -43,26 +47,56 @@ VALUES (%(charge_point_id)s, %(connector_id)s, %(id_tag)s, %(meter_start_wh)s, %
         %(received_at)s)
 ON CONFLICT ON CONSTRAINT transactions_start_key
    DO UPDATE SET meter_start_wh = coalesce(transactions.meter_start_wh, EXCLUDED.meter_start_wh)
-RETURNING id;
+RETURNING coalesce(charger_transaction_id, id) AS id;
 
 -- insert_offline_transaction --
--- While the database is away the id is made from the natural key (see ingest/ocpp/transactions.py);
--- the spool replays this with that id, so what the charger was told holds.
+-- While the database is away the charger is told an id made from the start's natural key
+-- (service.offline_transaction_id: 31 bits of a hash, negative), and the spool replays this.
+-- Two different starts can hash to the same id; the second must not be dropped. So the row
+-- takes the first free id from the one the charger was told downwards (-1 after -2^31), and
+-- when that is not the told id, charger_transaction_id keeps the told one: the charger's later
+-- StopTransaction and MeterValues name it, and are matched by charge point and that id
+-- (stop_transaction, transaction_connector). A re-sent start finds its row by the natural key
+-- and keeps its id; if the row was numbered online first and the charger was told this id
+-- instead, this id becomes the one the charger knows it by. Two replays racing for the same
+-- free id: the loser's batch fails on the primary key and is retried, never dropped.
+WITH RECURSIVE probe (id, n) AS (
+    SELECT %(transaction_id)s::integer, 0
+    UNION ALL
+    SELECT CASE WHEN p.id = -2147483648 THEN -1 ELSE p.id - 1 END, p.n + 1
+      FROM probe p
+     WHERE p.n < 1000 AND EXISTS (SELECT 1 FROM wattline.transactions t WHERE t.id = p.id)
+)
 INSERT INTO wattline.transactions
-       (id, charge_point_id, connector_id, id_tag, meter_start_wh, started_at, start_received_at)
+       (id, charge_point_id, connector_id, id_tag, meter_start_wh, started_at, start_received_at,
+        charger_transaction_id)
 OVERRIDING SYSTEM VALUE
-VALUES (%(transaction_id)s, %(charge_point_id)s, %(connector_id)s, %(id_tag)s,
-        %(meter_start_wh)s, %(started_at)s, %(received_at)s)
-ON CONFLICT DO NOTHING;
+SELECT p.id, %(charge_point_id)s, %(connector_id)s, %(id_tag)s, %(meter_start_wh)s,
+       %(started_at)s, %(received_at)s, nullif(%(transaction_id)s::integer, p.id)
+  FROM probe p ORDER BY p.n DESC LIMIT 1
+ON CONFLICT ON CONSTRAINT transactions_start_key
+   DO UPDATE SET meter_start_wh = coalesce(transactions.meter_start_wh, EXCLUDED.meter_start_wh),
+                 charger_transaction_id = nullif(%(transaction_id)s::integer, transactions.id);
 
 -- stop_transaction --
--- A stop for a transaction we never issued is kept as an orphan, once, not lost.
+-- A stop for a transaction we never issued is kept as an orphan, once, not lost. Should one
+-- charge point know two transactions by the same id (two of its own offline starts hashed
+-- alike), the stop goes to the one it already stopped at that time (a re-sent stop), else to the
+-- open one, else to the latest.
 WITH stopped AS (
     UPDATE wattline.transactions
        SET meter_stop_wh = %(meter_stop_wh)s, stopped_at = %(stopped_at)s,
            stop_received_at = coalesce(stop_received_at, %(received_at)s),
            stop_reason = %(reason)s, stop_id_tag = %(id_tag)s
-     WHERE id = %(transaction_id)s AND charge_point_id = %(charge_point_id)s
+     WHERE id = (SELECT t.id FROM wattline.transactions t
+                  WHERE t.charge_point_id = %(charge_point_id)s AND NOT t.orphan
+                    AND ((t.id = %(transaction_id)s AND t.charger_transaction_id IS NULL)
+                         OR (%(transaction_id)s < 0
+                             AND t.charger_transaction_id = %(transaction_id)s))
+                  ORDER BY CASE WHEN t.stopped_at = %(stopped_at)s THEN 0
+                                WHEN t.stopped_at IS NULL THEN 1 ELSE 2 END,
+                           t.started_at DESC NULLS LAST
+                  LIMIT 1)
     RETURNING id
 )
 INSERT INTO wattline.transactions
@@ -77,8 +111,13 @@ SELECT %(charge_point_id)s, 0, %(meter_stop_wh)s, %(stopped_at)s, %(received_at)
                       AND t.stopped_at = %(stopped_at)s);
 
 -- transaction_connector --
-SELECT connector_id FROM wattline.transactions
- WHERE id = %(transaction_id)s AND charge_point_id = %(charge_point_id)s AND NOT orphan;
+-- By the id the charge point knows the transaction by (see stop_transaction).
+SELECT connector_id FROM wattline.transactions t
+ WHERE t.charge_point_id = %(charge_point_id)s AND NOT t.orphan
+   AND ((t.id = %(transaction_id)s AND t.charger_transaction_id IS NULL)
+        OR (%(transaction_id)s < 0 AND t.charger_transaction_id = %(transaction_id)s))
+ ORDER BY t.stopped_at IS NULL DESC, t.started_at DESC NULLS LAST
+ LIMIT 1;
 
 -- charge_point_credentials --
 SELECT id, password_hash, registration_status FROM wattline.charge_points
@@ -117,17 +156,48 @@ SELECT id, charge_point_id, action, payload, status, response, error, requested_
   FROM wattline.commands WHERE id = %(id)s;
 
 -- claim_commands --
--- Only one process may send a command, and only once.
+-- Only one process may send a command, and only once. One at a time, the oldest first: OCPP
+-- allows one CALL in flight, and sent_at must be when the command went out (the sweep below
+-- counts its time-out from there), not when it was queued behind slower ones.
 UPDATE wattline.commands SET status = 'sent', sent_at = now()
- WHERE id IN (SELECT id FROM wattline.commands
-               WHERE charge_point_id = %(charge_point_id)s AND status = 'requested'
-               ORDER BY id FOR UPDATE SKIP LOCKED)
+ WHERE id = (SELECT id FROM wattline.commands
+              WHERE charge_point_id = %(charge_point_id)s AND status = 'requested'
+              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING id, action, payload;
 
 -- finish_command --
 UPDATE wattline.commands
    SET status = %(status)s, answered_at = now(), response = %(response)s, error = %(error)s
  WHERE id = %(id)s;
+
+-- sweep_commands --
+-- Commands nobody will finish. `sent` for longer than any sender waits (lost_after_s: the
+-- command time-out plus a margin): the process that sent it died, or lost the database before
+-- it could write the answer; it becomes timed_out. `requested` for longer than expire_after_s
+-- while its charge point has not been heard from for as long: no process holds its connection
+-- (a connected one heartbeats well within that), and a command sent hours late (a remote start)
+-- would do harm; it fails. Each is one UPDATE on rows still in that status, so any number of
+-- processes may sweep at once: a row taken by a claim or another sweep is no longer matched.
+WITH lost AS (
+    UPDATE wattline.commands
+       SET status = 'timed_out', answered_at = now(),
+           error = format('no answer recorded within %%s s of sending: the process that sent'
+                          ' it stopped or lost the database (swept)', %(lost_after_s)s)
+     WHERE status = 'sent' AND sent_at < now() - make_interval(secs => %(lost_after_s)s)
+    RETURNING id
+), expired AS (
+    UPDATE wattline.commands c
+       SET status = 'failed', answered_at = now(),
+           error = format('expired: charge point not connected for %%s s after the request',
+                          %(expire_after_s)s)
+     WHERE c.status = 'requested'
+       AND c.requested_at < now() - make_interval(secs => %(expire_after_s)s)
+       AND NOT EXISTS (SELECT 1 FROM wattline.charge_points p
+                        WHERE p.id = c.charge_point_id
+                          AND p.last_seen_at >= now() - make_interval(secs => %(expire_after_s)s))
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM lost) AS timed_out, (SELECT count(*) FROM expired) AS expired;
 
 -- listen_commands --
 LISTEN wattline_commands;

@@ -4,6 +4,8 @@ The commands are built from cli_analytics.register alone, as cli.py builds them.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -172,3 +174,21 @@ def test_the_estimator_prints_every_field(db_url, conn, capsys):
         "period_end",
         "net_energy_wh",
     }
+
+
+def test_report_csv_cells_never_start_a_formula(db_url, conn, capsys):
+    # Identities and id tags come from chargers: a spreadsheet must show them, not run them.
+    evil_cp, evil_tag = "=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)"
+    conn.execute("INSERT INTO wattline.charge_points (id) VALUES (%s)", [evil_cp])
+    conn.execute(
+        "INSERT INTO wattline.transactions (charge_point_id, connector_id, id_tag,"
+        " meter_start_wh, started_at, meter_stop_wh, stopped_at)"
+        " VALUES (%s, 1, %s, 0, '2024-01-27 09:45Z', 1000, '2024-01-27 10:52Z')",
+        [evil_cp, evil_tag],
+    )
+    window = ["--from", "2024-01-01T00:00Z", "--to", "2024-02-01T00:00Z"]
+    assert wattline(db_url, "report", "sessions", *window) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert row["charge_point_id"] == "'" + evil_cp
+    assert row["id_tag"] == "'" + evil_tag
+    assert row["energy_kwh"] == "1.000"  # numbers untouched
