@@ -154,7 +154,13 @@ def migrate(
     result = MigrationResult(db.database_name(dsn), "", created)
     if created:
         log(f"created database {result.database}")
-    timescaledb.update_if_older(dsn, log)
+    try:
+        timescaledb.update_if_older(dsn, log)
+    except psycopg.Error as exc:
+        detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
+        raise MigrationError(
+            f"ALTER EXTENSION timescaledb UPDATE failed: {exc.diag.message_primary}{detail}"
+        ) from exc
     with db.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         try:

@@ -56,15 +56,21 @@ def update_needed(database_version: str | None, installed_version: str | None) -
 def update_if_older(dsn: str, log: Callable[[str], None]) -> bool:
     """``ALTER EXTENSION timescaledb UPDATE`` when the server has a newer version than the
     database; True when it ran. TimescaleDB wants it as the first statement of a session (the
-    old library is loaded by any earlier one), so it gets a connection of its own."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT e.extversion, a.default_version FROM pg_extension e"
-            " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = %s",
-            [EXTENSION],
-        ).fetchone()
-    if row is None or not update_needed(*row):
-        return False
+    old library is loaded by any earlier one), so it gets a connection of its own. When the
+    library of the database's version is gone from the server, no other statement can run
+    there at all: the update is the only way forward, so it is tried."""
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT e.extversion, a.default_version FROM pg_extension e"
+                " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = %s",
+                [EXTENSION],
+            ).fetchone()
+    except psycopg.errors.UndefinedFile as exc:
+        row = (f"a version whose library is gone ({str(exc).strip()})", "the installed one")
+    else:
+        if row is None or not update_needed(*row):
+            return False
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("ALTER EXTENSION timescaledb UPDATE")
     log(f"updated the timescaledb extension from {row[0]} to {row[1]}")

@@ -9,7 +9,7 @@ from psycopg import errors
 from test_migrate import ROLLUPS, SERIES
 from timescale_jobs import job_id, run_job
 
-from sql.migrate import migrate, migrations
+from sql.migrate import MigrationError, migrate, migrations
 
 pytestmark = pytest.mark.profiles("timescale")
 
@@ -22,6 +22,22 @@ def test_migrating_again_changes_nothing(db_url):
     assert not [line for line in lines if "timescaledb extension" in line]
     assert again.applied == []
     assert again.already_applied == len(migrations())
+
+
+def test_a_database_whose_timescaledb_library_is_gone_is_updated_first(db_url, tuple_conn):
+    # As after a server upgrade that removed the old library: the database says 2.28.2, which
+    # this server has no library for, so nothing but ALTER EXTENSION ... UPDATE can run there.
+    # Its update script then refuses, because the catalog really is 2.28.3: the refusal shows
+    # the update was issued, and migrate reports it in one line instead of a traceback.
+    tuple_conn.execute(
+        "UPDATE pg_extension SET extversion = '2.28.2' WHERE extname = 'timescaledb'"
+    )
+    with pytest.raises(MigrationError) as refused:
+        migrate(db_url)
+    assert str(refused.value) == (
+        "ALTER EXTENSION timescaledb UPDATE failed: catalog version mismatch"
+        ' (current extension version is "2.28.2" but catalog version is "2.28.3")'
+    )
 
 
 def test_the_extension_is_the_version_setup_installed(tuple_conn):

@@ -41,6 +41,12 @@ def scheduled_run(conn: psycopg.Connection, job: int, timeout_s: float = 90.0) -
     while time.monotonic() < deadline:
         runs, status = conn.execute(stats, [job]).fetchone()
         if runs > runs_before:
+            if status != "Success":
+                errors = conn.execute(
+                    "SELECT err_message FROM timescaledb_information.job_errors WHERE job_id = %s",
+                    [job],
+                ).fetchall()
+                status += f" ({errors[-1][0] if errors else 'no error recorded'})"
             return status
         time.sleep(0.5)
     raise AssertionError(f"the scheduler did not run job {job} within {timeout_s:g} s")
