@@ -66,3 +66,20 @@ SELECT k.i, l.time, l.import_wh, l.export_wh
  CROSS JOIN LATERAL (
        SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
         WHERE r.register_id = k.register_id ORDER BY r.time DESC LIMIT 1) l;
+
+-- Replay keys (0017). Frames that may be stored already (a replay, a retry after a lost commit
+-- answer) keep their key and time, so the unique index drops the second copy.
+-- create_replay_staging --
+SELECT wattline.create_replay_staging();
+
+-- merge_ocpp_messages --
+INSERT INTO wattline.ocpp_messages SELECT * FROM pg_temp.stage_ocpp_messages
+    ON CONFLICT DO NOTHING;
+
+-- Rejects may carry a producer's key (a digest of the refused message) with a new time each
+-- delivery: the key alone decides, looked up by the leading column of the unique index. (The
+-- writer drops repeats within one batch, keeping the staging table in arrival order.)
+-- merge_ingest_rejects --
+INSERT INTO wattline.ingest_rejects SELECT * FROM pg_temp.stage_ingest_rejects s
+ WHERE NOT EXISTS (SELECT 1 FROM wattline.ingest_rejects r WHERE r.replay_key = s.replay_key)
+    ON CONFLICT DO NOTHING;
