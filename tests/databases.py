@@ -98,3 +98,7 @@ def copy_database(name: str, template: str) -> None:
 
 def create_database(name: str) -> None:
     POSTGRES.create(name)
+
+
+def admin(query: pgsql.Composable) -> None:
+    POSTGRES.admin(query)
