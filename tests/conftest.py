@@ -167,3 +167,16 @@ def empty_timescale_url() -> Iterator[str]:
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     with db.connect(db_url, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture
+def timescale_url(templates: Templates) -> Iterator[str]:
+    """A fresh database in the timescale profile whatever the test's own profile (the name of
+    the former PGlite server's fixture)."""
+    why = databases.timescale_missing()
+    if why:
+        pytest.skip(f"TimescaleDB is not available: {why}; {HOW_TO_GET_TIMESCALEDB}")
+    name = f"wattline_test_{uuid.uuid4().hex[:12]}"
+    TIMESCALE.copy(name, templates.get("timescale"))
+    yield TIMESCALE.database_url(name)
+    TIMESCALE.drop(name)
