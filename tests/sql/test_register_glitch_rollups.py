@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from ingest.writer import TARGETS
 from sql import queries, rollups
 
@@ -18,13 +16,9 @@ REGISTER = "00000000-0000-0000-0000-0000000000d1"
 READINGS = {57: 1_233_950, 58: 1_234_000, 59: 0, 61: 1_234_100, 62: 1_234_500, 63: 1_234_600}
 
 
-@pytest.fixture(params=["postgres", pytest.param("timescale", marks=pytest.mark.timescale)])
-def conn(request):
-    return request.getfixturevalue(f"{request.param}_conn")
-
-
 def merge(conn, minutes: list[int]) -> None:
-    """Stage (INSERT: the PGlite test server has no COPY FROM STDIN) and merge, as a writer."""
+    """Stage and merge, as a writer's SQL path does (the conftest's ``conn`` runs this on both
+    storage profiles)."""
     stage, columns, name = TARGETS["register_readings"]
     with conn.transaction():
         conn.execute(queries.get("create_staging"))
@@ -46,7 +40,8 @@ def hourly(conn) -> list[tuple[str, int]]:
     return [(b.astimezone(UTC).strftime("%H:%M"), wh) for b, wh in rows]
 
 
-def test_glitch_and_accepted_suspect_in_the_rollups(conn):
+def test_glitch_and_accepted_suspect_in_the_rollups(tuple_conn):
+    conn = tuple_conn
     conn.execute(
         "INSERT INTO wattline.meter_registry (id, serial, max_power_kw) VALUES (%s, 'G-1', 6)",
         [METER],
