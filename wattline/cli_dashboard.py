@@ -45,14 +45,6 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from wattline import demo
 
-    def prepare() -> None:
-        from ingest.ocpp import admin
-        from sql.migrate import migrate
-
-        migrate(settings.database_url, settings.storage, log=print)
-        for n in range(1, DEMO_ID_TAGS):
-            admin.save_id_tag(settings.database_url, f"TAG-{n:04d}", "Accepted", None, None, None)
-
     options = demo.DemoOptions(
         chargers=args.chargers,
         meters=args.meters,
@@ -60,4 +52,14 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         dashboard_port=args.dashboard_port,
         speed=args.speed,
     )
+
+    def prepare() -> None:
+        from ingest.ocpp import admin
+        from sql.migrate import migrate
+
+        migrate(settings.database_url, settings.storage, log=print)
+        for n in range(1, DEMO_ID_TAGS):
+            admin.save_id_tag(settings.database_url, f"TAG-{n:04d}", "Accepted", None, None, None)
+        demo.register_devices(settings.database_url, options)
+
     return demo.run(options, prepare, lambda line: print(line, flush=True))

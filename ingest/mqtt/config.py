@@ -18,7 +18,7 @@ class MqttConfig:
     client_id: str = "wattline-ingest"
     shared_group: str | None = None
     topic_prefix: str = "meters"
-    allow_unknown_meters: bool = True
+    allow_unknown_meters: bool = False
     max_future_s: float = 600.0  # clocks drift; further ahead than this is a broken clock
     session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue this long while we're away
     registry_ttl_s: float = 60.0  # how soon a register replaced in the database is picked up
@@ -63,7 +63,7 @@ class MqttConfig:
             client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
             shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
             topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
-            allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
+            allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", False),
             max_future_s=positive(env, "WATTLINE_MQTT_MAX_FUTURE_S", cls.max_future_s),
             spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
             max_pending=_receive_maximum(env),

@@ -14,6 +14,7 @@ import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+from ingest.ocpp import redact
 from ingest.writer import Batch, Writer
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class FrameLog:
     def record(self, direction: str, frame: str, message: Any = _UNPARSED) -> None:
         """Keep ``frame``; ``message`` is what ``parse`` makes of it, if the caller has it
         already (parsing every frame again here cost as much as the handler)."""
+        if redact.mentions_secret(frame):  # an AuthorizationKey's value is never stored
+            frame, message = redact.text(frame), _UNPARSED
         if message is _UNPARSED:
             message = parse(frame)
         at, action = datetime.now(UTC), self._action(message)
