@@ -104,6 +104,7 @@ def central_system(url: str, port: int, workdir: Path):
         **os.environ,
         "DATABASE_URL": url,
         "WATTLINE_OCPP_SPOOL": str(workdir / "spool.jsonl"),
+        "WATTLINE_ALLOW_UNKNOWN_CHARGERS": "true",  # the load generator's fleet is not registered
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
