@@ -27,10 +27,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "port": args.port,
         "tls_cert": args.tls_cert,
         "tls_key": args.tls_key,
+        "tls_ca": args.tls_ca,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if (config.tls_cert is None) != (config.tls_key is None):
         print("wattline ocpp: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
+    if config.tls_ca is not None and config.tls_cert is None:
+        print("wattline ocpp: --tls-ca needs --tls-cert and --tls-key", file=sys.stderr)
         return 2
     scheme = "wss" if config.tls_cert else "ws"
     print(f"OCPP 1.6-J central system on {scheme}://{config.host}:{config.port}/ocpp/{{id}}")
@@ -137,6 +141,9 @@ def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubPar
     o.add_argument("--port", type=int, help="listen port (default: WATTLINE_OCPP_PORT or 9000)")
     o.add_argument("--tls-cert", type=Path, help="certificate chain (PEM) for wss://")
     o.add_argument("--tls-key", type=Path, help="private key (PEM) for wss://")
+    o.add_argument(
+        "--tls-ca", type=Path, help="CA bundle for client certificates (security profile 3)"
+    )
     o.set_defaults(func=_serve)
 
     c = sub.add_parser("charger", help="register charge points").add_subparsers(

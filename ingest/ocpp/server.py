@@ -53,6 +53,9 @@ def charge_point_id_of(path: str) -> str | None:
     return identity_from(path[len(PATH_PREFIX) :])
 
 
+# Credentials kept for handshakes while the database is away (the oldest forgotten first).
+MAX_KNOWN = 200_000
+
 # Refusals that spend a token of the remote address's and the identity's failure budget; a
 # missing password is not one (clients may send it only once challenged with the 401).
 FAILURES = frozenset({"unknown_identity", "bad_password", "bad_identity", "certificate_mismatch"})
@@ -193,6 +196,8 @@ class CentralSystem:
             )
             if known is not None or self.config.allow_unknown_chargers:
                 self._known[identity] = known  # "not registered" is an answer to keep too
+                if len(self._known) > MAX_KNOWN:
+                    self._known.pop(next(iter(self._known)))
             else:
                 self._known.pop(identity, None)
         except DatabaseUnavailable:
