@@ -22,7 +22,9 @@ class OcppConfig:
     # A TLS-terminating proxy in front: plain connections count as TLS for profile 2.
     trust_proxy_tls: bool = False
     max_connections: int = 10_000  # beyond: HTTP 503 at the handshake
-    auth_workers: int = 2  # threads that check passwords, and only that
+    # Threads that check passwords, and only that: half the cores (argon2 holds no GIL, so two
+    # threads on two cores would leave the event loop none while a fleet reconnects).
+    auth_workers: int = max(1, min(4, (os.cpu_count() or 2) // 2))
     auth_cache_s: float = 600.0  # a good password is not hashed again for this long
     # Failed handshakes per remote address and per identity: a burst, then so many a minute.
     failures_burst: int = 10

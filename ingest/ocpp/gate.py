@@ -14,8 +14,10 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ingest.ocpp.auth import needs_rehash, verify_password
@@ -40,7 +42,7 @@ class Passwords:
         self,
         *,
         workers: int = 2,
-        max_waiting: int = 256,
+        max_waiting: int = 128,
         ttl_s: float = 600.0,
         max_cached: int = 50_000,
     ) -> None:
@@ -100,17 +102,35 @@ class Passwords:
 
 class FailureLimiter:
     """A token bucket per key (a remote address, an identity): each failure takes a token,
-    tokens come back at ``per_minute``, and a key without tokens is limited. Bounded: the
-    least recently failed keys are forgotten first."""
+    tokens come back at ``per_minute``, and a key without tokens is limited. Once a key has
+    failed, checks still running for it count as spent too, so a token that comes back lets
+    one guess through, not every guess waiting at that moment; a key that has not failed (a
+    fleet reconnecting through one NAT address) is never held back by its own numbers.
+    Bounded: the least recently failed keys are forgotten first."""
 
     def __init__(self, burst: int, per_minute: float, *, max_keys: int = 100_000) -> None:
         self.burst = burst
         self.rate = per_minute / 60.0
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._running: Counter[str] = Counter()
 
     def limited(self, key: str) -> bool:
-        return self._tokens(key, time.monotonic()) < 1.0
+        tokens = self._tokens(key, time.monotonic())
+        return tokens < 1.0 or (tokens < self.burst and tokens - self._running[key] < 1.0)
+
+    @contextmanager
+    def attempt(self, *keys: str) -> Iterator[None]:
+        """A check under way for ``keys`` (see above)."""
+        for key in keys:
+            self._running[key] += 1
+        try:
+            yield
+        finally:
+            for key in keys:
+                self._running[key] -= 1
+                if not self._running[key]:
+                    del self._running[key]
 
     def failed(self, key: str) -> None:
         now = time.monotonic()

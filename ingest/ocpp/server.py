@@ -215,7 +215,7 @@ class CentralSystem:
             trust_proxy_tls=self.config.trust_proxy_tls,
         )
         if verdict.password is not None:
-            verdict = await self._check_password(identity, known, verdict.password)
+            verdict = await self._check_password(identity, known, verdict.password, address)
         if verdict.status is not None:
             refused = self._refuse(
                 connection, verdict.status, verdict.reason, identity, address, verdict.event
@@ -225,16 +225,20 @@ class CentralSystem:
             return refused
         return await self._admit(connection, identity, known, verdict, address)
 
-    async def _check_password(self, identity: str, known: dict, password: str) -> Verdict:
+    async def _check_password(
+        self, identity: str, known: dict, password: str, address: str
+    ) -> Verdict:
         stored = known["password_hash"]
         wrong = Verdict(401, "wrong identity or password", "bad_password")
         if self.passwords.cached(identity, password, stored):
             return Verdict(None, credentialed=True)
-        if self.failures_by_identity.limited(identity):
+        by_address, by_identity = self.failures_by_address, self.failures_by_identity
+        if by_identity.limited(identity) or by_address.limited(address):
             # Only a password checked before gets in while its identity is under attack.
             return Verdict(429, "too many failed attempts", None)
         try:
-            checked = await self.passwords.check(identity, password, stored)
+            with by_address.attempt(address), by_identity.attempt(identity):
+                checked = await self.passwords.check(identity, password, stored)
         except Busy:
             return Verdict(503, "busy, try again", None)
         if not checked.ok:

@@ -75,3 +75,15 @@ def test_profile_2_needs_a_password_and_identities_are_checked_before_the_databa
         admin.save_charge_point(nowhere, "CP-1", None, 2)
     with pytest.raises(ValueError, match="printable ASCII"):
         admin.save_charge_point(nowhere, "CP\n1", "pw", 1)
+
+
+def test_once_a_key_has_failed_checks_under_way_count_as_spent():
+    limiter = FailureLimiter(burst=3, per_minute=0.001)
+    with limiter.attempt("nat"), limiter.attempt("nat"), limiter.attempt("nat"):
+        assert not limiter.limited("nat")  # never failed: a fleet behind one address
+    limiter.failed("nat")  # two tokens left
+    with limiter.attempt("nat"):
+        assert not limiter.limited("nat")
+        with limiter.attempt("nat"):
+            assert limiter.limited("nat")  # two guesses under way spend the two tokens
+    assert not limiter.limited("nat")

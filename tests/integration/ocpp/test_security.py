@@ -314,6 +314,25 @@ async def test_handshakes_are_cached_rate_limited_and_capped(db_url, tmp_path):
                 assert await _beats(third)
 
 
+async def test_a_lookup_stuck_on_a_lock_does_not_hold_up_handshakes(db_url, tmp_path):
+    admin.save_charge_point(db_url, "CP-LOCKED", "locked-pass")
+    admin.save_charge_point(db_url, "CP-FREE", "free-pass")
+    async with running(_config(tmp_path), db_url) as central:
+        with psycopg.connect(db_url) as holder:  # a transaction that keeps a row locked
+            holder.execute("SELECT 1 FROM wattline.charge_points WHERE id = 'CP-LOCKED' FOR UPDATE")
+            stuck = asyncio.create_task(
+                central.lookup.one(
+                    ("set_password_hash", {"charge_point_id": "CP-LOCKED", "password_hash": "x"})
+                )
+            )
+            await asyncio.sleep(0.2)
+            login = {"additional_headers": basic_auth("CP-FREE", "free-pass")}
+            async with charge_point(central, "CP-FREE", **login) as cp:
+                assert await _beats(cp)
+            assert not stuck.done()  # still waiting for the lock all along
+        await asyncio.wait_for(stuck, 5)  # the holder is gone: it goes through
+
+
 def _scrypt(password: str) -> str:
     import hashlib
 
