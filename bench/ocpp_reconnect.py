@@ -107,7 +107,7 @@ async def _connect_all(port: int, identities: list[str], give_up_s: float) -> tu
                 latencies.append((time.perf_counter() - t0) * 1000)
                 return
             except (OSError, ConnectionError, TimeoutError) as exc:
-                errors[" ".join(str(exc).split()[:3])[:40]] += 1
+                errors[str(exc).removeprefix(f"{identity}: ")[:40]] += 1
             await asyncio.sleep(rng.uniform(1, 5))
 
     await asyncio.gather(*(one(i) for i in identities))
@@ -223,7 +223,8 @@ def report(results: dict, args: argparse.Namespace) -> str:
                 ms(r, "p50"),
                 ms(r, "p99"),
                 ms(r, "max"),
-                f"all in after {r['wall_s']:.1f} s; server {r['server_cpu_s']:.1f} s CPU"
+                f"{r['n']}/{args.chargers} in after {r['wall_s']:.1f} s;"
+                f" server {r['server_cpu_s']:.1f} s CPU"
                 + "".join(f"; {n}× {e}" for e, n in sorted(r["errors"].items())),
             )
         )

@@ -57,6 +57,11 @@ class Passwords:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    @property
+    def full(self) -> bool:
+        """As many checks waiting as allowed: another would be refused (Busy)."""
+        return self._slots <= 0
+
     def cached(self, identity: str, password: str, stored: str) -> bool:
         key = self._fingerprint(identity, password, stored)
         expires = self._good.get(key)

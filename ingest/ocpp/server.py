@@ -26,7 +26,13 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from ingest.ocpp import redact
-from ingest.ocpp.auth import Verdict, check_connection, hash_password, identity_from
+from ingest.ocpp.auth import (
+    Verdict,
+    basic_credentials,
+    check_connection,
+    hash_password,
+    identity_from,
+)
 from ingest.ocpp.commands import CommandDispatcher
 from ingest.ocpp.config import OcppConfig
 from ingest.ocpp.gate import Busy, FailureLimiter, Passwords
@@ -190,6 +196,11 @@ class CentralSystem:
             return connection.respond(http.HTTPStatus.BAD_REQUEST, "subprotocol ocpp1.6 needed\n")
         if len(self.connected) + len(self._arriving) >= self.config.max_connections:
             return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "try again later\n")
+        authorization = request.headers.get("Authorization")
+        if self.passwords.full and authorization and not self._known_login(identity, authorization):
+            # A fleet reconnecting at once: its retries must not cost a look-up each until a
+            # password can be checked again (logins checked before still go through).
+            return _busy(connection)
         try:
             known = await self.lookup.one(
                 ("charge_point_credentials", {"charge_point_id": identity})
@@ -208,7 +219,7 @@ class CentralSystem:
         verdict = check_connection(
             identity,
             known,
-            request.headers.get("Authorization"),
+            authorization,
             allow_unknown=self.config.allow_unknown_chargers,
             tls=connection.transport.get_extra_info("sslcontext") is not None,
             peer_cn=_peer_cn(connection),
@@ -216,6 +227,8 @@ class CentralSystem:
         )
         if verdict.password is not None:
             verdict = await self._check_password(identity, known, verdict.password, address)
+        if verdict.status == http.HTTPStatus.SERVICE_UNAVAILABLE:
+            return _busy(connection)
         if verdict.status is not None:
             refused = self._refuse(
                 connection, verdict.status, verdict.reason, identity, address, verdict.event
@@ -240,12 +253,23 @@ class CentralSystem:
             with by_address.attempt(address), by_identity.attempt(identity):
                 checked = await self.passwords.check(identity, password, stored)
         except Busy:
-            return Verdict(503, "busy, try again", None)
+            return Verdict(503, BUSY, None)
         if not checked.ok:
             return wrong
         if checked.rehash:
             self._spawn(self._rehash(identity, password, stored))
         return Verdict(None, credentialed=True)
+
+    def _known_login(self, identity: str, authorization: str) -> bool:
+        """The password in ``authorization`` was checked for ``identity`` a while ago."""
+        known = self._known.get(identity)
+        credentials = basic_credentials(authorization)
+        if not known or not known["password_hash"] or credentials is None:
+            return False
+        username, password = credentials
+        return username == identity and self.passwords.cached(
+            identity, password, known["password_hash"]
+        )
 
     async def _admit(
         self,
@@ -347,6 +371,15 @@ class CentralSystem:
     def _close_later(self, charge_point: CentralSystemChargePoint, reason: str) -> None:
         # The old peer may be dead; closing waits for it, the new connection must not.
         self._spawn(charge_point._connection.close(1000, reason))
+
+
+BUSY = "busy, try again"
+
+
+def _busy(connection: ServerConnection) -> Response:
+    response = connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, BUSY + "\n")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _address_of(connection: ServerConnection) -> str:
