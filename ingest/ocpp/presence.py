@@ -28,6 +28,8 @@ class Presence:
         self._conn: psycopg.AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self.held: set[str] = set()
+        self._wanted: list[tuple[str, asyncio.Future]] = []
+        self._asking: asyncio.Task | None = None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -35,17 +37,29 @@ class Presence:
 
     async def take(self, identity: str) -> bool | None:
         """True: this process now holds ``identity``; False: another process does; None: the
-        database is away, nobody can tell."""
-        async with self._lock:
-            try:
-                conn = await self._connection()
-                held = await self._ask(conn, "charge_point_presence", identity)
-            except psycopg.OperationalError as exc:
-                self._lost(exc)
-                return None
-        if held:
-            self.held.add(identity)
-        return held
+        database is away, nobody can tell. Handshakes arriving together share one query."""
+        future = asyncio.get_running_loop().create_future()
+        self._wanted.append((identity, future))
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.create_task(self._ask_for_wanted())
+        return await future
+
+    async def _ask_for_wanted(self) -> None:
+        while self._wanted:
+            batch, self._wanted = self._wanted, []
+            held: dict[str, bool] | None
+            async with self._lock:
+                try:
+                    held = await self._ask_many(await self._connection(), [i for i, _ in batch])
+                except psycopg.Error as exc:  # no handshake may wait on an answer never given
+                    self._lost(exc)
+                    held = None
+            for identity, future in batch:
+                answer = None if held is None else held[identity]
+                if answer:
+                    self.held.add(identity)
+                if not future.done():
+                    future.set_result(answer)
 
     async def give_up(self, identity: str) -> None:
         if identity not in self.held:
@@ -55,7 +69,9 @@ class Presence:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 return  # the session, and the lock with it, is gone already
             try:
-                await self._ask(self._conn, "charge_point_absence", identity)
+                await self._conn.execute(
+                    queries.get("charge_point_absence"), {"charge_point_id": identity}
+                )
             except psycopg.OperationalError as exc:
                 self._lost(exc)
 
@@ -70,16 +86,17 @@ class Presence:
         )
         # A new session holds nothing: take again what this process still holds. One that
         # another process took meanwhile stays with both until one of them disconnects; say so.
-        for identity in sorted(self.held):
-            if not await self._ask(self._conn, "charge_point_presence", identity):
-                log.warning("%s: connected to another process too (taken while away)", identity)
+        held = await self._ask_many(self._conn, sorted(self.held)) if self.held else {}
+        for identity in sorted(i for i, ok in held.items() if not ok):
+            log.warning("%s: connected to another process too (taken while away)", identity)
         return self._conn
 
     @staticmethod
-    async def _ask(conn: psycopg.AsyncConnection, query: str, identity: str) -> bool:
-        cur = await conn.execute(queries.get(query), {"charge_point_id": identity})
-        row = await cur.fetchone()
-        return bool(row and next(iter(row.values())))
+    async def _ask_many(conn: psycopg.AsyncConnection, identities: list[str]) -> dict[str, bool]:
+        cur = await conn.execute(
+            queries.get("charge_point_presence"), {"charge_point_ids": list(set(identities))}
+        )
+        return {row["id"]: row["held"] for row in await cur.fetchall()}
 
     def _lost(self, exc: Exception) -> None:
         log.warning("presence locks: database away (%s)", exc)

@@ -8,8 +8,10 @@ SELECT * FROM unnest(%(times)s::timestamptz[], %(sources)s::text[], %(identities
 -- charge_point_presence --
 -- A session-level lock per identity, held by the process holding its connection: no two
 -- processes hold one identity at once, and a process that dies takes its locks with its session.
-SELECT pg_try_advisory_lock(('x' || left(md5('wattline.cp:' || %(charge_point_id)s), 16))::bit(64)::bigint)
-       AS held;
+-- Asked for many identities at once (a fleet reconnecting): one round trip, not one each.
+SELECT id, pg_try_advisory_lock(('x' || left(md5('wattline.cp:' || id), 16))::bit(64)::bigint)
+       AS held
+  FROM unnest(%(charge_point_ids)s::text[]) AS id;
 
 -- charge_point_absence --
 SELECT pg_advisory_unlock(('x' || left(md5('wattline.cp:' || %(charge_point_id)s), 16))::bit(64)::bigint)
