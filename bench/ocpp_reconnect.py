@@ -177,7 +177,7 @@ async def _scenario(port: int, identities: list[str], args: argparse.Namespace, 
     results["reconnect"]["server_cpu_s"] = cpu_s(pid) - cpu0
     steady = sorted(chargers, key=lambda c: c.identity)[: args.steady]
     _close([c for c in chargers if c not in steady])
-    await asyncio.sleep(1)
+    await asyncio.sleep(5)  # the closes settle (the server collects after a burst of them)
     results["quiet"] = await _meter_values(steady, args.rate, args.seconds)
     # The flood runs in a process of its own: on this loop it would delay the replies measured.
     command = [sys.executable, "-m", "bench.ocpp_reconnect", "--flood-port", str(port)]
@@ -251,7 +251,7 @@ def report(results: dict, args: argparse.Namespace) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--chargers", type=int, default=2000)
-    p.add_argument("--give-up", type=float, default=240, help="seconds a charger keeps trying")
+    p.add_argument("--give-up", type=float, default=400, help="seconds a charger keeps trying")
     p.add_argument("--steady", type=int, default=200, help="chargers sending MeterValues")
     p.add_argument("--rate", type=float, default=200.0, help="their MeterValues/s")
     p.add_argument("--seconds", type=float, default=20.0, help="each MeterValues phase")

@@ -42,7 +42,7 @@ class Passwords:
         self,
         *,
         workers: int = 2,
-        max_waiting: int = 128,
+        max_waiting: int = 32,
         ttl_s: float = 600.0,
         max_cached: int = 50_000,
     ) -> None:

@@ -29,6 +29,7 @@ class Presence:
         self._lock = asyncio.Lock()
         self.held: set[str] = set()
         self._wanted: list[tuple[str, asyncio.Future]] = []
+        self._unwanted: list[str] = []
         self._asking: asyncio.Task | None = None
 
     async def close(self) -> None:
@@ -40,19 +41,37 @@ class Presence:
         database is away, nobody can tell. Handshakes arriving together share one query."""
         future = asyncio.get_running_loop().create_future()
         self._wanted.append((identity, future))
-        if self._asking is None or self._asking.done():
-            self._asking = asyncio.create_task(self._ask_for_wanted())
+        self._ask_soon()
         return await future
 
+    def give_up(self, identity: str) -> None:
+        """Let go of ``identity`` (soon, together with others let go at the same moment)."""
+        if identity in self.held:
+            self.held.discard(identity)
+            self._unwanted.append(identity)
+            self._ask_soon()
+
+    def _ask_soon(self) -> None:
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.create_task(self._ask_for_wanted())
+
     async def _ask_for_wanted(self) -> None:
-        while self._wanted:
+        # Releases first: a charge point that reconnects right after closing finds it free.
+        while self._wanted or self._unwanted:
             batch, self._wanted = self._wanted, []
-            held: dict[str, bool] | None
+            released, self._unwanted = self._unwanted, []
+            held: dict[str, bool] | None = {}
             async with self._lock:
                 try:
-                    held = await self._ask_many(await self._connection(), [i for i, _ in batch])
+                    if released and self._conn is not None and not self._conn.closed:
+                        await self._conn.execute(
+                            queries.get("charge_point_absence"), {"charge_point_ids": released}
+                        )
+                    if batch:
+                        conn = await self._connection()
+                        held = await self._ask_many(conn, [i for i, _ in batch])
                 except psycopg.Error as exc:  # no handshake may wait on an answer never given
-                    self._lost(exc)
+                    self._lost(exc)  # (and a lost session has let go of everything)
                     held = None
             for identity, future in batch:
                 answer = None if held is None else held[identity]
@@ -60,20 +79,6 @@ class Presence:
                     self.held.add(identity)
                 if not future.done():
                     future.set_result(answer)
-
-    async def give_up(self, identity: str) -> None:
-        if identity not in self.held:
-            return
-        self.held.discard(identity)
-        async with self._lock:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                return  # the session, and the lock with it, is gone already
-            try:
-                await self._conn.execute(
-                    queries.get("charge_point_absence"), {"charge_point_id": identity}
-                )
-            except psycopg.OperationalError as exc:
-                self._lost(exc)
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is not None and not self._conn.closed and not self._conn.broken:

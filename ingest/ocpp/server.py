@@ -364,7 +364,7 @@ class CentralSystem:
             if self.connected.get(identity) is charge_point:
                 del self.connected[identity]
                 if identity not in self._arriving:
-                    await self.presence.give_up(identity)
+                    self.presence.give_up(identity)
             await charge_point.frames.flush()
             self.heap.connection_closed()
 

@@ -14,8 +14,8 @@ SELECT id, pg_try_advisory_lock(('x' || left(md5('wattline.cp:' || id), 16))::bi
   FROM unnest(%(charge_point_ids)s::text[]) AS id;
 
 -- charge_point_absence --
-SELECT pg_advisory_unlock(('x' || left(md5('wattline.cp:' || %(charge_point_id)s), 16))::bit(64)::bigint)
-       AS released;
+SELECT pg_advisory_unlock(('x' || left(md5('wattline.cp:' || id), 16))::bit(64)::bigint)
+  FROM unnest(%(charge_point_ids)s::text[]) AS id;
 
 -- rehash_password --
 -- Only if nobody changed the password meanwhile.

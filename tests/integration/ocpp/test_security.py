@@ -134,6 +134,11 @@ async def test_one_live_connection_per_identity_across_processes(db_url, tmp_pat
             execute(db_url, "SELECT pg_terminate_backend(%s)", [pid])
             async with charge_point(second, "CP-TWO", **login) as moved:
                 assert await _beats(moved)
+        # Closed there: the second process lets go, and the first may hold it again.
+        await eventually(lambda: "CP-TWO" not in second.presence.held)
+        await eventually(lambda: second.presence._asking.done())  # the unlock went out
+        async with charge_point(first, "CP-TWO", **login) as back:
+            assert await _beats(back)
         await second.security.flush()
     assert ("CP-TWO", "127.0.0.1", "takeover_refused") in _events(db_url)
 
