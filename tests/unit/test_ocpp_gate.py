@@ -55,7 +55,8 @@ async def test_good_passwords_are_hashed_once_and_bad_ones_every_time():
 
 def test_log_lines_lose_authorization_keys_and_headers(caplog):
     redact.install()
-    caplog.set_level(logging.DEBUG)
+    for name in ("ingest.ocpp.wire", "websockets.server", "ocpp"):
+        caplog.set_level(logging.DEBUG, logger=name)
     frame = '[2,"7","ChangeConfiguration",{"key":"authorizationKey","value":"s3cr3t-k3y"}]'
     logging.getLogger("ingest.ocpp.wire").debug("%s: sending %s", "CP-1", frame)
     logging.getLogger("websockets.server").debug("< %s: %s", "Authorization", "Basic QUJDOnh5eg==")

@@ -369,7 +369,9 @@ class KeyTaker(ChargePoint):
 
 
 async def test_an_authorization_key_is_never_stored_logged_or_readable(db_url, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG)  # the most verbose there is: websockets logs every frame
+    # The most verbose there is: websockets logs every frame and header at debug.
+    for name in (None, "websockets.server", "ocpp", "ingest.ocpp.wire"):
+        caplog.set_level(logging.DEBUG, logger=name)
     admin.save_charge_point(db_url, "CP-KEY", "old-key-pass")
     admin.save_id_tag(db_url, TAG, "Accepted", None, None, None)
     old = {"additional_headers": basic_auth("CP-KEY", "old-key-pass")}
