@@ -59,16 +59,22 @@ def _seconds_of_day(times: pl.Expr, tz: str) -> pl.Expr:
 
 
 def band_energy(chains: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
-    """chains (transaction_id, tariff_id, timezone, time, value, priority): each session's
-    register links; at equal times the lowest priority wins (meterStart/meterStop are also
-    stored as readings). → (transaction_id, band, energy_wh), band FLAT outside every band.
-    A register that goes down adds 0, never negative energy."""
+    """chains (transaction_id, tariff_id, timezone, time, value, priority, and optionally
+    delta): each session's register links; at equal times the lowest priority wins
+    (meterStart/meterStop are also stored as readings). A link's energy is its ``delta`` where
+    given, else its value minus the previous link's. → (transaction_id, band, energy_wh), band
+    FLAT outside every band. A register that goes down adds 0, never negative energy."""
+    if "delta" not in chains.columns:
+        chains = chains.with_columns(delta=pl.lit(None, dtype=WH))
     links = (
         chains.sort("transaction_id", "time", "priority")
         .unique(["transaction_id", "time"], keep="first", maintain_order=True)
         .with_columns(
-            energy_wh=(pl.col("value") - pl.col("value").shift(1).over("transaction_id")).clip(
-                lower_bound=0
+            energy_wh=pl.coalesce(
+                "delta",
+                (pl.col("value") - pl.col("value").shift(1).over("transaction_id")).clip(
+                    lower_bound=0
+                ),
             )
         )
         .filter(pl.col("energy_wh").is_not_null())
@@ -96,15 +102,31 @@ def band_energy(chains: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
 
 
 def _chains(sessions: pl.DataFrame, registers: pl.DataFrame) -> pl.DataFrame:
-    """Each session's register links: meterStart, its readings, then the end register."""
+    """Each session's register links: meterStart, its readings, then the end register. A
+    session whose energy is its register's deltas (``register_wh``) is chained by those deltas
+    instead: its readings after the start, each with its stored delta."""
     keys = sessions.select("transaction_id", "tariff_id", "timezone")
-    start = sessions.select(
-        "transaction_id", time="started_at", value="meter_start_wh", priority=pl.lit(0)
+    by_delta = sessions.filter(pl.col("register_wh").is_not_null()).select(
+        "transaction_id", "started_at"
     )
-    end = sessions.select("transaction_id", time="end_at", value="meter_end_wh", priority=pl.lit(0))
-    inside = registers.select("transaction_id", "time", "value", priority=pl.lit(1))
+    by_value = sessions.join(by_delta, on="transaction_id", how="anti")
+    none = pl.lit(None, dtype=WH)
+    start = by_value.select(
+        "transaction_id", time="started_at", value="meter_start_wh", priority=pl.lit(0), delta=none
+    )
+    end = by_value.select(
+        "transaction_id", time="end_at", value="meter_end_wh", priority=pl.lit(0), delta=none
+    )
+    inside = registers.join(by_delta, on="transaction_id", how="anti").select(
+        "transaction_id", "time", "value", priority=pl.lit(1), delta=none
+    )
+    deltas = (
+        registers.join(by_delta, on="transaction_id")
+        .filter(pl.col("time") > pl.col("started_at"))
+        .select("transaction_id", "time", "value", priority=pl.lit(1), delta=pl.col("delta"))
+    )
     return (
-        pl.concat([start, inside, end])
+        pl.concat([start, inside, end, deltas], how="vertical_relaxed")
         .drop_nulls(["time", "value"])
         .join(keys, on="transaction_id")
         .filter(pl.col("tariff_id").is_not_null())
@@ -167,7 +189,7 @@ def _finish(row: dict, tariff: Tariff | None, by_band: dict) -> dict:
         row["manual_meter_stop_wh"],
         row["stopped_at"],
     )
-    energy = session_energy_kwh(row["meter_start_wh"], end)
+    energy = session_energy_kwh(row["meter_start_wh"], end, row.get("register_wh"))
     hours = _hours(row)
     out = {"meter_end_wh": end.wh, "end_source": end.source, "energy_kwh": energy}
     out |= _money(row, energy, tariff, by_band)

@@ -32,6 +32,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "--meter-values 200000 --meters 50 --naive-sessions 100 --naive-meters 5",
     ),
     "dashboard": ("bench.dashboard_queries", "--raw-rows 500000"),
+    "outage": (
+        "bench.outage_replay",
+        "--chargers 200 --rate 200 --outage-s 20 --warmup-s 5 --after-s 40 --replay-wait-s 30",
+    ),
 }
 RESULTS = Path(__file__).with_name("results.md")
 

@@ -1,4 +1,4 @@
-"""The batched writer both ingest paths share: group commit, COPY, and a spool.
+"""The batched writer both ingest paths share: group commit, COPY, a spool, and containment.
 
 Callers hand over a ``Batch`` and await ``write``; it returns once the rows are committed (or,
 while the database is unreachable, fsynced to the spool). Batches that arrive while a commit
@@ -8,6 +8,21 @@ register_readings) are COPYed straight into their tables with deltas computed he
 writer knows the series' last reading (ingest/series_cache.py); the rest go through the session's
 staging tables (COPY) and the merge queries of ``sql/queries/ingest.sql``, which drop re-sent
 rows and compute deltas in SQL.
+
+Containment: whatever a batch holds, it can fail only itself. A group the database refuses (a
+psycopg error, or anything Python raises on the way: OverflowError from a binary COPY, a
+UnicodeEncodeError) is split in halves and retried until only the refused batches are left;
+their callers get ``BatchRefused``. Anything else that goes wrong in the loop fails the batches
+in hand (``WriterFailed``), is logged with its traceback, and the loop carries on; if the task
+ends all the same, ``wait_dead`` wakes the process's watchdog (ingest/supervise.py).
+
+Database away (connection lost, statement timeout, no answer within the commit timeout): the
+batches go to the spool and a background probe reconnects every ``retry_interval_s``. Replay
+(ingest/spool_replay.py) then brings the spool home a chunk at a time, one chunk per turn of the
+loop with the live groups in between, and while a backlog is left live groups are appended behind
+it instead of committed directly: replay commits in spool order, so nothing newer overtakes older
+data. (The merges would get deltas right in any order, but a current-state statement may not:
+a StopTransaction committed before its spooled offline StartTransaction would become an orphan.)
 """
 
 from __future__ import annotations
@@ -17,170 +32,37 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg import sql as pgsql
 
+from ingest import spool_format
+from ingest.batch import REPLAY_KEYED, TARGETS, Batch, BatchRefused, DatabaseAway, WriterFailed
+from ingest.env import positive
 from ingest.series_cache import MeterValuesCache, Plan, RegisterReadingsCache, SeriesCache
-from ingest.spool import Spool
+from ingest.spool import DEFAULT_MAX_BYTES, Spool, SpoolFull
+from ingest.spool_replay import Replay
 from sql import db, queries
+
+__all__ = [
+    "TARGETS",
+    "Batch",
+    "BatchRefused",
+    "DatabaseAway",
+    "SpoolFull",
+    "Writer",
+    "WriterFailed",
+]
 
 log = logging.getLogger(__name__)
 
-# target -> (table COPY goes into, its columns, the merge query run after the COPY or None)
-TARGETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
-    "meter_values": (
-        "pg_temp.stage_meter_values",
-        (
-            "time",
-            "received_at",
-            "charge_point_id",
-            "connector_id",
-            "transaction_id",
-            "measurand",
-            "phase",
-            "location",
-            "context",
-            "unit",
-            "value",
-            "quality",
-        ),
-        "merge_meter_values",
-    ),
-    "register_readings": (
-        "pg_temp.stage_register_readings",
-        (
-            "time",
-            "received_at",
-            "register_id",
-            "meter_id",
-            "element",
-            "import_wh",
-            "export_wh",
-            "import_w",
-            "export_w",
-            "quality",
-        ),
-        "merge_register_readings",
-    ),
-    "status_notifications": (
-        "pg_temp.stage_status_notifications",
-        (
-            "time",
-            "received_at",
-            "charge_point_id",
-            "connector_id",
-            "status",
-            "error_code",
-            "info",
-            "vendor_id",
-            "vendor_error_code",
-        ),
-        "merge_status_notifications",
-    ),
-    "meter_prepay_balance": (
-        "pg_temp.stage_meter_prepay_balance",
-        (
-            "time",
-            "received_at",
-            "meter_id",
-            "balance",
-            "emergency_credit",
-        ),
-        "merge_meter_prepay_balance",
-    ),
-    "meter_health": (
-        "pg_temp.stage_meter_health",
-        (
-            "time",
-            "received_at",
-            "meter_id",
-            "csq",
-            "clock_time_diff_seconds",
-            "voltage",
-        ),
-        "merge_meter_health",
-    ),
-    "meter_event_log": (
-        "pg_temp.stage_meter_event_log",
-        (
-            "time",
-            "received_at",
-            "meter_id",
-            "event_type",
-            "severity",
-            "details",
-        ),
-        "merge_meter_event_log",
-    ),
-    "ocpp_messages": (
-        "wattline.ocpp_messages",
-        (
-            "time",
-            "charge_point_id",
-            "direction",
-            "message_type",
-            "message_id",
-            "action",
-            "payload",
-            "raw",
-        ),
-        None,
-    ),
-    "ingest_rejects": (
-        "wattline.ingest_rejects",
-        (
-            "time",
-            "source",
-            "key",
-            "reason",
-            "raw",
-        ),
-        None,
-    ),
-}
-
-
-@dataclass
-class Batch:
-    """Rows per target (tuples in TARGETS' column order) and named-query statements that run in
-    the same transaction after the rows are merged (current-state updates)."""
-
-    rows: dict[str, list[tuple]] = field(default_factory=dict)
-    statements: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def add(self, target: str, row: tuple) -> None:
-        if len(row) != len(TARGETS[target][1]):
-            raise ValueError(f"{target}: expected {len(TARGETS[target][1])} values, got {len(row)}")
-        self.rows.setdefault(target, []).append(row)
-
-    def run(self, query: str, params: dict[str, Any]) -> None:
-        queries.get(query)  # fail now, at the caller, on a misspelt name
-        self.statements.append((query, params))
-
-    def extend(self, other: Batch) -> None:
-        self.extend_rows(other)
-        self.statements.extend(other.statements)
-
-    def extend_rows(self, other: Batch) -> None:
-        for target, rows in other.rows.items():
-            self.rows.setdefault(target, []).extend(rows)
-
-    def size(self) -> int:
-        return sum(len(r) for r in self.rows.values()) + len(self.statements)
-
-    def to_document(self) -> dict:
-        return {"rows": self.rows, "statements": self.statements}
-
-    @classmethod
-    def from_document(cls, doc: dict) -> Batch:
-        return cls(
-            rows={t: [tuple(r) for r in rows] for t, rows in doc["rows"].items()},
-            statements=[(q, p) for q, p in doc["statements"]],
-        )
+# SQLSTATE classes that say "not now" rather than "not this data": connection exceptions,
+# transaction rollback (deadlock, serialization), insufficient resources, operator
+# intervention (shutdown, statement timeout), system errors.
+AWAY_CLASSES = ("08", "40", "53", "57", "58")
+CONNECT_TIMEOUT_S = 5
 
 
 class Writer:
@@ -193,168 +75,343 @@ class Writer:
         queue_size: int = 10_000,
         retry_interval_s: float = 2.0,
         max_series: int | None = None,
+        statement_timeout_s: float | None = None,
+        spool_max_bytes: int | None = None,
+        stop_timeout_s: float = 30.0,
     ) -> None:
+        env = os.environ
         self.dsn = dsn
-        self.spool = Spool(spool_path) if spool_path else None
+        if spool_max_bytes is None:
+            spool_max_bytes = int(positive(env, "WATTLINE_SPOOL_MAX_BYTES", DEFAULT_MAX_BYTES))
+        self.spool = Spool(spool_path, spool_max_bytes) if spool_path else None
         self.max_rows = max_rows
         self.retry_interval_s = retry_interval_s
+        if statement_timeout_s is None:
+            statement_timeout_s = positive(env, "WATTLINE_DB_STATEMENT_TIMEOUT_S", 30)
+        self.statement_timeout_s = statement_timeout_s
+        # The server ends a statement after statement_timeout; this is for a server that
+        # never answers at all (keepalives find a dead peer too, but only after ~25 s idle).
+        self.commit_timeout_s = statement_timeout_s + 10
+        self.stop_timeout_s = stop_timeout_s
         # Bounded: when the database falls behind, producers wait here instead of using memory.
         self._queue: asyncio.Queue[tuple[Batch, asyncio.Future]] = asyncio.Queue(queue_size)
         self._conn: psycopg.AsyncConnection | None = None
         self._task: asyncio.Task | None = None
-        self._down_until = 0.0  # while the database is down, spool without trying to connect
+        self._probe: asyncio.Task | None = None
+        self._away = False  # the database is unreachable: spool, and let the probe reconnect
+        self._retry_at = 0.0
+        self._stopping = False
+        self._spool_full = False
+        self._dead = asyncio.Event()
+        self.replay = Replay(self)
         self.commits = 0
+        self.replayed = 0  # spooled documents committed by replay
+        self.quarantined = 0  # spooled documents the database refused on replay
         self.rows_direct = 0  # register rows COPYed straight in, deltas from the cache
         self.rows_merged = 0  # register rows staged and merged in SQL
         self.series_read = 0  # series whose last reading memory could not vouch for
         # Several writers (processes) may share a database: each is told apart in the slots.
         self.writer_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         if max_series is None:
-            max_series = int(os.environ.get("WATTLINE_WRITER_SERIES") or 200_000)
+            max_series = int(env.get("WATTLINE_WRITER_SERIES") or 200_000)
         self._caches: dict[str, SeriesCache] = {
             "meter_values": MeterValuesCache(max_series),
             "register_readings": RegisterReadingsCache(max_series),
         }
 
+    # -- life --
+
+    @property
+    def alive(self) -> bool:
+        """Started and still running (for health checks)."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def database_away(self) -> bool:
+        return self._away
+
+    async def wait_dead(self) -> None:
+        """Return if the writer task ever ends other than by ``stop``."""
+        await self._dead.wait()
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="wattline-writer")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task) -> None:
+        if self._stopping:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.critical("the writer task ended unexpectedly", exc_info=error)
+        self._fail_queued("the writer is not running")
+        self._dead.set()
 
     async def stop(self) -> None:
-        """Flush what is queued, then close."""
-        await self._queue.join()
-        if self._task:
-            self._task.cancel()
+        """Flush what is queued (for at most ``stop_timeout_s``), then close; what is left
+        fails with WriterFailed."""
+        if self.alive:
             try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        if self._conn:
-            await self._conn.close()
+                await asyncio.wait_for(self._queue.join(), self.stop_timeout_s)
+            except TimeoutError:
+                log.error("writer: %d batch(es) not stored at stop", self._queue.qsize())
+        self._stopping = True
+        for task in (self._task, self._probe):
+            # Again and again: asyncio.wait_for (3.11) swallows a cancel that lands just as
+            # its inner future completes.
+            for _ in range(50):
+                if task is None or task.done():
+                    break
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
+        self._fail_queued("the writer stopped before storing this batch")
+        await self._drop_connection()
 
     async def write(self, batch: Batch) -> None:
-        """Return once ``batch`` is durable. Raises if the database refused it (bad data)."""
+        """Return once ``batch`` is durable. Raises BatchRefused if the database refused its
+        data, SpoolFull if it is away and the spool cannot take more, WriterFailed or
+        DatabaseAway (no spool) when it could not be stored now."""
+        if self._task is not None and self._task.done():
+            raise WriterFailed("the writer is not running")
+        batch.key_rows()  # keys are given once: a retry or replay keeps them
         future = asyncio.get_running_loop().create_future()
         await self._queue.put((batch, future))
+        if self._task is not None and self._task.done():
+            self._fail_queued("the writer is not running")
         await future
 
+    def _fail_queued(self, reason: str) -> None:
+        while not self._queue.empty():
+            _, future = self._queue.get_nowait()
+            self._queue.task_done()
+            if not future.done():
+                future.set_exception(WriterFailed(reason))
+
+    # -- the loop --
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
+        failures = 0
+        while not self._stopping:
+            group = await self._next_group()
+            try:
+                if group:
+                    await self._serve(group)
+                if self._replay_due():
+                    await self.replay.step()
+                self._start_probe()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("writer: unexpected failure; the batches in hand fail, it goes on")
+                await self._drop_connection()
+                await asyncio.sleep(min(0.05 * 2**failures, self.retry_interval_s))
+            finally:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(WriterFailed("internal error in the writer"))
+                    self._queue.task_done()
+
+    async def _next_group(self) -> list[tuple[Batch, asyncio.Future]]:
+        if self._replay_due():
+            await asyncio.sleep(0)  # replay goes on; live groups take turns with its chunks
+            if self._queue.empty():
+                return []
+            first = self._queue.get_nowait()
+        else:
             try:
                 first = await asyncio.wait_for(self._queue.get(), self.retry_interval_s)
             except TimeoutError:
-                # Idle: bring the spool home as soon as the database is back.
-                if self.spool and loop.time() >= self._down_until:
-                    try:
-                        await self._drain_spool()
-                    except psycopg.Error as exc:
-                        self._mark_down(exc)
-                continue
-            group = [first]
-            rows = group[0][0].size()
-            while rows < self.max_rows and not self._queue.empty():
-                group.append(self._queue.get_nowait())
-                rows += group[-1][0].size()
-            try:
-                await self._commit_group(group)
-            finally:
-                for _ in group:
-                    self._queue.task_done()
+                return []
+        group = [first]
+        rows = first[0].size()
+        while rows < self.max_rows and not self._queue.empty():
+            group.append(self._queue.get_nowait())
+            rows += group[-1][0].size()
+        return group
+
+    def _replay_due(self) -> bool:
+        return self.spool is not None and bool(self.spool) and not self._away
+
+    async def _serve(self, group: list[tuple[Batch, asyncio.Future]]) -> None:
+        if self.spool is not None and (self._away or self.spool):
+            await self._to_spool(group)
+        else:
+            await self._commit_group(group)
 
     async def _commit_group(self, group: list[tuple[Batch, asyncio.Future]]) -> None:
-        merged = Batch()
-        for batch, _ in group:
-            merged.extend(batch)
-        if self.spool is not None and asyncio.get_running_loop().time() < self._down_until:
-            await self._to_spool(group)
-            return
+        """Commit the group; if the database refuses it, halves until only the refused batches
+        are left (a refused batch among n costs about 2 log2 n extra transactions)."""
         try:
-            await self._drain_spool()
-            await self._commit(merged)
-        except psycopg.OperationalError as exc:
-            self._mark_down(exc)
+            await self.attempt([batch for batch, _ in group])
+        except DatabaseAway as exc:
             await self._to_spool(group, exc)
             return
-        except psycopg.Error as exc:
-            # One bad batch must not sink the others: commit them one by one.
+        except Exception as exc:
             if len(group) > 1:
-                for item in group:
-                    await self._commit_group([item])
+                half = len(group) // 2
+                await self._commit_group(group[:half])
+                await self._commit_group(group[half:])
                 return
             _, future = group[0]
             if not future.done():
-                future.set_exception(BatchRefused(str(exc).strip()))
+                future.set_exception(BatchRefused.because(exc))
             return
         for _, future in group:
             if not future.done():
                 future.set_result(None)
 
-    def _mark_down(self, exc: Exception) -> None:
-        log.warning("database unreachable (%s); retrying in %.0f s", exc, self.retry_interval_s)
-        self._down_until = asyncio.get_running_loop().time() + self.retry_interval_s
-        if self._conn is not None:
-            self._conn = None  # a broken connection; a fresh one is made on recovery
-
-    async def _to_spool(self, group, exc: Exception | None = None) -> None:
+    async def _to_spool(self, group, away: Exception | None = None) -> None:
         if self.spool is None:
             for _, future in group:
                 if not future.done():
-                    future.set_exception(exc or ConnectionError("database unreachable"))
+                    future.set_exception(DatabaseAway(str(away or "database unreachable")))
             return
-        await asyncio.to_thread(self.spool.append, [b.to_document() for b, _ in group])
-        for _, future in group:
-            if not future.done():
+        try:
+            problems = await asyncio.to_thread(self._append, [batch for batch, _ in group])
+        except SpoolFull as exc:
+            if not self._spool_full:  # once, not for every group while it lasts
+                log.error("writer: %s; nothing is confirmed until there is room", exc)
+            self._spool_full = True
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(SpoolFull(str(exc)))
+            return
+        if self._spool_full:
+            log.warning("writer: the spool takes writes again")
+        self._spool_full = False
+        for (_, future), problem in zip(group, problems, strict=True):
+            if future.done():
+                continue
+            if problem is None:
                 future.set_result(None)
+            else:
+                future.set_exception(BatchRefused(f"cannot be spooled: {problem}"))
 
-    async def _drain_spool(self) -> None:
-        """Replay spooled batches, oldest first, before anything newer, so order holds."""
-        if not self.spool:
-            return
-        documents = list(self.spool.read())
-        # A failure half-way leaves the spool as it is: replaying again is harmless for keyed
-        # series (natural keys); only the unkeyed frame log can get a second copy of a frame.
-        for doc in documents:
-            await self._commit(Batch.from_document(doc))
-        self.spool.clear()
-        log.info("replayed %d spooled batch(es)", len(documents))
+    def _append(self, batches: list[Batch]) -> list[str | None]:
+        """Spool the batches (on a worker thread: encoding a large group takes a while)."""
+        assert self.spool is not None
+        records, problems = [], []
+        for batch in batches:
+            try:
+                records.append(spool_format.dump(batch.to_document()))
+                problems.append(None)
+            except (ValueError, TypeError) as exc:
+                problems.append(str(exc))
+        if records:
+            self.spool.append(records)
+        return problems
+
+    # -- the database --
+
+    async def attempt(self, batches: list[Batch], *, careful: bool = False) -> None:
+        """Commit ``batches`` as one transaction. Raises DatabaseAway when the database is not
+        there (the batches are then marked unsure), anything else when it refused them."""
+        if len(batches) == 1:
+            merged = batches[0]
+        else:
+            merged = Batch()
+            for batch in batches:
+                merged.extend(batch)
+        conn = await self._connection()
+        try:
+            await asyncio.wait_for(
+                self._commit(conn, merged, careful or merged.unsure), self.commit_timeout_s
+            )
+        except Exception as exc:
+            if _is_away(exc, conn):
+                for batch in batches:
+                    batch.unsure = True
+                await self.mark_away(exc)
+                raise DatabaseAway(str(exc).strip() or type(exc).__name__) from exc
+            if conn.broken or conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                await self._drop_connection()  # never reuse a session left mid-way
+            raise
 
     async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                db.with_session_options(self.dsn), connect_timeout=5
-            )
-            await self._conn.execute(queries.get("create_staging"))
-            await self._conn.execute(queries.get("identify_writer"), {"writer": self.writer_id})
-            await self._conn.commit()
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        if self._away:
+            raise DatabaseAway("database unreachable; the probe will reconnect")
+        try:
+            self._conn = await self._open()
+        except Exception as exc:
+            await self.mark_away(exc)
+            raise DatabaseAway(str(exc).strip() or type(exc).__name__) from exc
         return self._conn
 
-    async def _commit(self, batch: Batch) -> None:
-        conn = await self._connection()
-        plans: list[tuple[SeriesCache, Plan]] = []
+    async def _open(self) -> psycopg.AsyncConnection:
+        dsn = db.writer_dsn(self.dsn, statement_timeout_s=self.statement_timeout_s)
+
+        async def setup() -> psycopg.AsyncConnection:
+            conn = await psycopg.AsyncConnection.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S)
+            try:
+                await conn.execute(queries.get("create_staging"))
+                await conn.execute(queries.get("create_replay_staging"))
+                await conn.execute(queries.get("identify_writer"), {"writer": self.writer_id})
+                await conn.commit()
+            except BaseException:
+                await conn.close()
+                raise
+            return conn
+
+        return await asyncio.wait_for(setup(), CONNECT_TIMEOUT_S + self.commit_timeout_s)
+
+    async def mark_away(self, exc: Exception) -> None:
+        """Treat the database as away (spool; the probe reconnects after retry_interval_s)."""
+        if not self._away:
+            log.warning(
+                "database unreachable (%s); retrying every %g s", exc, self.retry_interval_s
+            )
+        self._away = True
+        self._retry_at = asyncio.get_running_loop().time() + self.retry_interval_s
+        await self._drop_connection()
+
+    def _start_probe(self) -> None:
+        if not self._away or (self._probe is not None and not self._probe.done()):
+            return
+        if asyncio.get_running_loop().time() >= self._retry_at:
+            self._probe = asyncio.create_task(self._reconnect(), name="wattline-writer-probe")
+
+    async def _reconnect(self) -> None:
         try:
-            async with conn.transaction():
-                async with conn.cursor() as cur:
-                    for target, rows in batch.rows.items():
-                        cache = self._caches.get(target)
-                        if cache is not None:
-                            plans.append((cache, await self._write_series(conn, cur, cache, rows)))
-                            continue
-                        table, columns, merge = TARGETS[target]
-                        await _copy(cur, table, columns, rows)
-                        if merge:
-                            await cur.execute(queries.get(merge))
-                    if batch.statements:
-                        # Current-state updates come a few per message: pipelined, they cost
-                        # one round trip for the whole group instead of one each.
-                        async with conn.pipeline():
-                            for query, params in batch.statements:
-                                await cur.execute(queries.get(query), params)
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error:
-            if conn.closed or conn.broken:
-                self._conn = None
-            raise
+            conn = await self._open()
+        except Exception as exc:
+            log.debug("database still unreachable: %s", exc)
+            self._retry_at = asyncio.get_running_loop().time() + self.retry_interval_s
+            return
+        self._conn, self._away = conn, False
+        log.info("database reachable again")
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except Exception:
+                log.debug("closing a broken connection failed", exc_info=True)
+
+    async def _commit(self, conn: psycopg.AsyncConnection, batch: Batch, careful: bool) -> None:
+        plans: list[tuple[SeriesCache, Plan]] = []
+        async with conn.transaction():
+            async with conn.cursor() as cur:
+                for target, rows in batch.rows.items():
+                    cache = self._caches.get(target)
+                    if cache is not None:
+                        plans.append((cache, await self._write_series(conn, cur, cache, rows)))
+                        continue
+                    table, columns, merge = TARGETS[target]
+                    if target == "ingest_rejects":
+                        rows = _first_of_each_key(rows)
+                    if target in REPLAY_KEYED and (careful or target == "ingest_rejects"):
+                        table, merge = REPLAY_KEYED[target]
+                    await _copy(cur, table, columns, rows)
+                    if merge:
+                        await cur.execute(queries.get(merge))
+                if batch.statements:
+                    # Current-state updates come a few per message: pipelined, they cost
+                    # one round trip for the whole group instead of one each.
+                    async with conn.pipeline():
+                        for query, params in batch.statements:
+                            await cur.execute(queries.get(query), params)
         for cache, plan in plans:
             cache.commit(plan)
             self.rows_direct += len(plan.fast)
@@ -387,7 +444,8 @@ class Writer:
                 log.warning("%s: a cached series was stale; merging the batch", series.target)
                 cache.forget()
                 plan = Plan(staged=rows, versions=plan.versions, probed=plan.probed)
-            except (psycopg.DataError, psycopg.ProgrammingError, TypeError, ValueError):
+            except (psycopg.DataError, psycopg.ProgrammingError, TypeError, ValueError,
+                    OverflowError):  # fmt: skip
                 # A value of an unexpected Python type for binary COPY: the text COPY into
                 # staging parses what it can and refuses the rest with the database's reason.
                 plan = Plan(staged=rows, versions=plan.versions, probed=plan.probed)
@@ -404,6 +462,24 @@ class Writer:
     async def _read_last(cur, cache: SeriesCache, plan: Plan, keys: list) -> None:
         await cur.execute(queries.get(cache.series.probe_query), cache.probe_params(keys))
         cache.probed(plan, keys, await cur.fetchall())
+
+
+def _is_away(exc: BaseException, conn: psycopg.AsyncConnection) -> bool:
+    """Whether ``exc`` says the database is not there now, rather than that it refused."""
+    if isinstance(exc, (TimeoutError, OSError, DatabaseAway)) or conn.closed or conn.broken:
+        return True
+    if not isinstance(exc, psycopg.Error):
+        return False
+    if exc.sqlstate is None:
+        return isinstance(exc, psycopg.OperationalError)
+    if exc.sqlstate == "57014":  # query_canceled: a timeout, or our own failed COPY
+        return "timeout" in str(exc)
+    return exc.sqlstate[:2] in AWAY_CLASSES
+
+
+def _first_of_each_key(rows: list[tuple]) -> list[tuple]:
+    seen: set = set()
+    return [row for row in rows if not (row[-1] in seen or seen.add(row[-1]))]
 
 
 async def _copy(
@@ -426,7 +502,3 @@ async def _copy(
         for row in rows:
             if block := format_row(row):
                 await write(block)
-
-
-class BatchRefused(Exception):
-    """The database refused a batch's data (a constraint or type error)."""

@@ -44,18 +44,24 @@ def _config(args: argparse.Namespace):
 
 def _mqtt(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.mqtt.subscriber import Subscriber
+    from ingest.supervise import Watchdog
 
     subscriber = Subscriber(_config(args), settings.database_url)
 
-    async def main() -> None:
+    async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await subscriber.run(stop)
+        watchdog = Watchdog(subscriber.writer, stop)  # a dead writer ends the process
+        watchdog.start()
+        try:
+            await subscriber.run(stop)
+        finally:
+            code = watchdog.close()
+        return code
 
-    asyncio.run(main())
-    return 0
+    return asyncio.run(main())
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

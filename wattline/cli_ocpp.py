@@ -39,10 +39,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     scheme = "wss" if config.tls_cert else "ws"
     print(f"OCPP 1.6-J central system on {scheme}://{config.host}:{config.port}/ocpp/{{id}}")
     try:
-        asyncio.run(CentralSystem(config, settings.database_url).serve_forever())
+        return asyncio.run(CentralSystem(config, settings.database_url).serve_forever())
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
 
 
 def _charger_add(args: argparse.Namespace, settings: Settings) -> int:

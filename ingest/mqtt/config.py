@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlparse
 
+from ingest import edge
+from ingest.clock import TimeWindow
 from ingest.env import flag, positive
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -20,6 +23,7 @@ class MqttConfig:
     topic_prefix: str = "meters"
     allow_unknown_meters: bool = False
     max_future_s: float = 600.0  # clocks drift; further ahead than this is a broken clock
+    min_time: datetime = edge.DEFAULT_MIN_TIME  # earlier: a clock never set (1970)
     session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue this long while we're away
     registry_ttl_s: float = 60.0  # how soon a register replaced in the database is picked up
     # Messages received and not yet acknowledged (also our MQTT 5 Receive Maximum; 65,535 is
@@ -58,13 +62,17 @@ class MqttConfig:
         url = env.get("MQTT_URL", DEFAULT_MQTT_URL)
         if urlparse(url).scheme not in ("mqtt", "tcp"):
             raise SystemExit(f"MQTT_URL={url!r}: expected mqtt://host:port")
+        window = TimeWindow.from_env(env, "WATTLINE_MQTT_MAX_FUTURE_S")
         return cls(
             url=url,
             client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
             shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
             topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
             allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", False),
-            max_future_s=positive(env, "WATTLINE_MQTT_MAX_FUTURE_S", cls.max_future_s),
+            # WATTLINE_MAX_FUTURE_S is shared with the OCPP central system; the MQTT name came
+            # first and, being the more specific, wins when both are set.
+            max_future_s=window.max_future.total_seconds(),
+            min_time=window.min_time,
             spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
             max_pending=_receive_maximum(env),
         )

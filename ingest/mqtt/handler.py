@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from ingest import edge
 from ingest.mqtt import payloads, rows, shadows, topics
 from ingest.mqtt.payloads import Parsed, Reading
 from ingest.mqtt.registry import Meter, Registry, UnknownMeter
@@ -42,10 +43,17 @@ class _Parsed:
 
 
 class Handler:
-    def __init__(self, registry: Registry, prefix: str, max_future: timedelta) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        prefix: str,
+        max_future: timedelta,
+        min_time: datetime = edge.DEFAULT_MIN_TIME,
+    ) -> None:
         self.registry = registry
         self.prefix = prefix
         self.max_future = max_future
+        self.min_time = min_time
 
     async def batches(self, messages: list[Message]) -> list[Batch]:
         """A Batch per message, in order. Raises only when the database cannot be reached (the
@@ -68,9 +76,10 @@ class Handler:
             rows.reject(state.batch, msg.topic, str(exc), msg.payload, now)
             return state
         try:
-            parsed = payloads.parse(kind, msg.payload, now, self.max_future)
+            parsed = payloads.parse(kind, msg.payload, now, self.max_future, self.min_time)
         except Exception as exc:  # a bug must cost one message, never the process
-            return self._failed(state, exc)
+            state.batch = self._failed(state, exc)
+            return state
         for reason in parsed.errors:
             rows.reject(state.batch, msg.topic, reason, msg.payload, now)
         if parsed.records:

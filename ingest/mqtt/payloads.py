@@ -2,8 +2,12 @@
 
 Pure functions, no I/O. A payload is one JSON object or a list of them; each record is checked
 on its own, so one bad record in a meter's offline backlog does not cost the good ones. Numbers
-are parsed as Decimal so energy and money stay exact, and NaN/Infinity parse (Python's json
-accepts them) only to be refused with a clear reason.
+are parsed as Decimal so energy and money stay exact. Whatever PostgreSQL would refuse is
+refused here, with a reason (ingest.edge): found in the writer instead, it would fail the
+commit of a whole group of messages, or block the spool's replay for every meter behind it.
+What can only be judged on the whole payload (UTF-8, nesting depth, syntax) refuses the whole
+payload; NaN/Infinity, NUL and lone surrogates refuse only the record holding them, so they
+parse (NaN as a Decimal, escapes as they are) and are looked for record by record.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ingest import edge
 from ingest.clock import aware_time
 
 ELEMENTS = ("SINGLE", "A", "B")
 SEVERITIES = ("info", "warning", "error")
 KINDS = ("reading", "balance", "health", "tariff", "event")
+CSQ = (0, 31)  # the modem's signal quality scale (99 "unknown" is not stored)
 MAX_RECORDS = 5000  # per message; a meter's day of 1-minute readings fits comfortably
 TARIFF_FIELDS = (
     "standing_charge",
@@ -31,8 +37,14 @@ TARIFF_FIELDS = (
 )
 
 
+MAX_DETAILS_CHARS = 65_536  # an event's details as JSON text: a few fields, never a document
+# An activation time further ahead than this is a broken clock (and year 10000 would not read
+# back); only the lower bound of the readings' window applies to it otherwise.
+MAX_ACTIVATION_AHEAD = timedelta(days=100 * 366)
+
 # One decoder for every payload: json.loads with these options builds a new JSONDecoder per
-# call, which was a third of the time json.loads took in the subscriber's profile.
+# call, which was a third of the time json.loads took in the subscriber's profile. Not
+# edge.loads: it refuses a whole payload for one NaN, where only its record should go.
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
 READING_FIELDS = frozenset({"ts", "element", "import_wh", "export_wh", "import_w", "export_w"})
 
@@ -92,27 +104,39 @@ class Parsed:
     errors: list[str] = field(default_factory=list)
 
 
-def parse(kind: str, payload: bytes, now: datetime, max_future: timedelta) -> Parsed:
+def parse(
+    kind: str,
+    payload: bytes,
+    now: datetime,
+    max_future: timedelta,
+    min_time: datetime = edge.DEFAULT_MIN_TIME,
+) -> Parsed:
     """Every valid record of the payload, and one reason per invalid record (or for the whole
-    payload when it is not JSON of the right shape). ``now`` is the server's time, aware."""
+    payload when it is not JSON of the right shape). ``now`` is the server's time, aware;
+    record times must lie in ``[min_time, now + max_future]``."""
     result = Parsed()
     try:
         text = payload.decode("utf-8")
-        if "\x00" in text or "\\u0000" in text:
-            raise Invalid("NUL characters are not allowed")  # PostgreSQL text cannot hold them
         if text.startswith("\ufeff"):  # refused as json.loads refuses it
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        edge.check_depth(text)
         doc = _DECODER.decode(text)
     except UnicodeDecodeError:
         result.errors.append("payload is not UTF-8")
         return result
-    except Invalid as exc:
+    except edge.EdgeError as exc:
         result.errors.append(str(exc))
         return result
     except ValueError as exc:
         result.errors.append(f"bad JSON: {exc}")
         return result
-    items = doc if isinstance(doc, list) else [doc]
+    if isinstance(doc, list):
+        items = doc
+    elif isinstance(doc, dict):
+        items = [doc]
+    else:
+        result.errors.append(f"a payload is a JSON object or a list of them, got {_type_name(doc)}")
+        return result
     if not items:
         result.errors.append("empty list")
         return result
@@ -120,14 +144,26 @@ def parse(kind: str, payload: bytes, now: datetime, max_future: timedelta) -> Pa
         result.errors.append(f"{len(items)} records in one message; at most {MAX_RECORDS}")
         return result
     check = _CHECKS[kind]
+    # NUL and lone surrogates reach a str only through \u escapes (raw control characters are
+    # bad JSON, and UTF-8 cannot carry a surrogate): without one, no string needs a look.
+    escapes = "\\u" in text
+    latest = now + max_future
     for i, item in enumerate(items, 1):
         try:
             if not isinstance(item, dict):
                 raise Invalid(f"expected a JSON object, got {_type_name(item)}")
+            if escapes:
+                edge.check_strings(item)
             record = check(item)
-            _not_in_future(record.ts, now, max_future)
+            if not min_time <= record.ts <= latest:  # cheaper than asking for a problem
+                problem = edge.time_problem(
+                    record.ts, now=now, max_future=max_future, min_time=min_time
+                )
+                raise Invalid(f"ts {record.ts.isoformat()} {problem}")
+            if kind == "tariff":
+                _activation_times(record, now, min_time)
             result.records.append(record)
-        except Invalid as exc:
+        except (Invalid, edge.EdgeError) as exc:
             where = f"record {i} of {len(items)}: " if isinstance(doc, list) else ""
             result.errors.append(f"{where}{exc}")
     return result
@@ -157,10 +193,10 @@ def _balance(d: dict) -> Balance:
 
 def _health(d: dict) -> Health:
     _known(d, {"ts", "csq", "clock_time_diff_seconds", "voltage"})
-    csq = _integer(d, "csq")
-    if not 0 <= csq <= 31:
-        raise Invalid(f"csq must be 0-31, got {csq}")
-    return Health(_ts(d), csq, _integer(d, "clock_time_diff_seconds"), _amount(d, "voltage"))
+    csq = _integer(d, "csq", CSQ)
+    # integer columns: a drift beyond int32 (68 years) is a broken clock, not a measurement
+    drift = _integer(d, "clock_time_diff_seconds")
+    return Health(_ts(d), csq, drift, _amount(d, "voltage"))
 
 
 def _tariff(d: dict) -> Tariff:
@@ -191,6 +227,16 @@ def _tariff_json(t: Any, name: str) -> dict[str, Any] | None:
     return out
 
 
+def _activation_times(tariff: Tariff, now: datetime, min_time: datetime) -> None:
+    for name, t in (("active", tariff.active), ("future", tariff.future)):
+        if t is not None:
+            at = datetime.fromisoformat(t["activation_datetime"])
+            if problem := edge.time_problem(
+                at, now=now, max_future=MAX_ACTIVATION_AHEAD, min_time=min_time
+            ):
+                raise Invalid(f"{name}: activation_datetime {at.isoformat()} {problem}")
+
+
 def _event(d: dict) -> Event:
     _known(d, {"ts", "type", "severity", "details"})
     event_type = d.get("type")
@@ -202,20 +248,25 @@ def _event(d: dict) -> Event:
     details = d.get("details")
     if details is not None and not isinstance(details, dict):
         raise Invalid(f"details must be an object, got {_type_name(details)}")
-    return Event(_ts(d), event_type, severity, None if details is None else _json(details))
+    return Event(_ts(d), event_type, severity, None if details is None else _details(details))
 
 
-def _json(value: Any) -> str:
-    """JSON text of a parsed value, Decimals written as the numbers they were."""
+def _details(value: dict) -> str:
+    """The details as JSON text for jsonb, which refuses what edge.number_problem refuses (and
+    PostgreSQL's numeric arithmetic on them would overflow); strings were checked with the
+    record. Decimals are written as the numbers they were."""
+    text = json.dumps(value, default=_details_number, separators=(",", ":"))
+    if len(text) > MAX_DETAILS_CHARS:
+        raise Invalid(f"details take {len(text)} characters as JSON; at most {MAX_DETAILS_CHARS}")
+    return text
 
-    def number(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            if not v.is_finite():
-                raise Invalid(f"details hold a non-finite number: {v}")
-            return int(v) if v == v.to_integral_value() else float(v)
-        raise TypeError(type(v).__name__)
 
-    return json.dumps(value, default=number, separators=(",", ":"))
+def _details_number(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        if problem := edge.number_problem(v):
+            raise Invalid(f"a number in details {problem}")
+        return int(v) if v == v.to_integral_value() else float(v)
+    raise TypeError(type(v).__name__)
 
 
 _CHECKS = {
@@ -245,11 +296,6 @@ def _ts(d: dict, key: str = "ts") -> datetime:
         raise Invalid(f"{key} {exc}: {value!r}") from None
 
 
-def _not_in_future(ts: datetime, now: datetime, max_future: timedelta) -> None:
-    if ts > now + max_future:
-        raise Invalid(f"ts {ts.isoformat()} is more than {max_future} ahead of the server clock")
-
-
 def _number(d: dict, key: str, *, required: bool = False) -> Decimal | None:
     value = d.get(key)
     if value is None:
@@ -258,8 +304,9 @@ def _number(d: dict, key: str, *, required: bool = False) -> Decimal | None:
         return None
     if not isinstance(value, Decimal):  # bool, str, list, ... (json gives Decimal for numbers)
         raise Invalid(f"{key} must be a number, got {_type_name(value)}")
-    if not value.is_finite():
-        raise Invalid(f"{key} must be a finite number, got {value}")
+    value = edge.storable(value)
+    if isinstance(value, str):
+        raise Invalid(f"{key} {value}")
     return value
 
 
@@ -270,10 +317,12 @@ def _amount(d: dict, key: str, *, required: bool = False) -> Decimal | None:
     return value
 
 
-def _integer(d: dict, key: str) -> int:
-    value = _number(d, key, required=True)
+def _integer(d: dict, key: str, bounds: tuple[int, int] = edge.INT32) -> int:
+    value = _number(d, key, required=True)  # first: its size is checked before int() sees it
     if value != value.to_integral_value():
         raise Invalid(f"{key} must be a whole number, got {value}")
+    if problem := edge.int_problem(int(value), bounds):
+        raise Invalid(f"{key} {problem}")
     return int(value)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import datetime
 
+from ingest import edge
 from ingest.mqtt.payloads import Balance, Event, Health, Reading, Record
 from ingest.mqtt.registry import Meter
 from ingest.writer import Batch
@@ -45,7 +48,29 @@ def add_rows(batch: Batch, meter: Meter, records: list[Record], received_at: dat
     return refused
 
 
+MAX_REASON_CHARS = 1000  # a reason quotes the sender's values; the payload is kept in full
+
+
 def reject(batch: Batch, topic: str, reason: str, payload: bytes, received_at: datetime) -> None:
-    # The payload as received; bytes that are not UTF-8 and NULs are escaped, as text must be.
-    raw = payload.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
-    batch.add("ingest_rejects", (received_at, "mqtt", topic, reason, raw))
+    """A reject row that PostgreSQL takes whatever the message held (Batch.reject escapes the
+    topic, the reason, which may quote the payload, and the payload, where text cannot hold
+    them; bytes that are not UTF-8 are written as \\xff escapes), keyed by its content."""
+    reason = reason[:MAX_REASON_CHARS]
+    batch.reject(
+        "mqtt",
+        topic,
+        reason,
+        payload.decode("utf-8", errors="backslashreplace"),
+        replay_key=replay_key(topic, reason, payload),
+        at=received_at,
+    )
+
+
+def replay_key(topic: str, reason: str, payload: bytes) -> uuid.UUID:
+    """The same refusal of the same message, whenever it arrives, has the same key: a QoS 1
+    duplicate, or a message the broker delivers again because its acknowledgement was lost,
+    is one reject row. The reason tells apart the rejects of one message (each names its
+    record). Escaped as stored, so neither holds NUL (the separator) or a lone surrogate."""
+    text = (edge.pg_text(topic).encode(), edge.pg_text(reason).encode(), payload)
+    digest = hashlib.sha256(b"\0".join(text)).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)

@@ -42,6 +42,9 @@ from ingest.writer import Batch, BatchRefused, Writer
 log = logging.getLogger(__name__)
 
 RETRY_S = 1.0  # between attempts while the database is unreachable
+# First and longest wait between attempts at a message the database refused even as a reject
+# row (each attempt logs an error; the message stays unacknowledged meanwhile).
+REFUSED_RETRY_S = (1.0, 60.0)
 STOP_WAIT_S = 10.0  # how long stopping waits for stores in flight
 # Groups written at once: while one commits, the next is already queued at the writer, and the
 # messages arriving meanwhile gather into the one after.
@@ -61,7 +64,10 @@ class Subscriber:
             database_url, allow_unknown=config.allow_unknown_meters, ttl_s=config.registry_ttl_s
         )
         self.handler = Handler(
-            self.registry, config.topic_prefix, timedelta(seconds=config.max_future_s)
+            self.registry,
+            config.topic_prefix,
+            timedelta(seconds=config.max_future_s),
+            config.min_time,
         )
         self.ready = asyncio.Event()  # set once the broker has confirmed our subscriptions
         self.stored = 0  # messages acknowledged
@@ -73,7 +79,8 @@ class Subscriber:
         self._wake = asyncio.Event()  # a message arrived, or a group committed
         self._disconnected = asyncio.Event()
         self._stopping = False
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()  # groups being stored
+        self._refused: set[asyncio.Task] = set()  # messages whose reject row was refused
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client = self._make_client()
 
@@ -86,7 +93,7 @@ class Subscriber:
             properties=self._connect_properties(),
         )  # fmt: skip
         network = asyncio.create_task(self._stay_connected(), name="wattline-mqtt-network")
-        consumer = asyncio.create_task(self._consume(), name="wattline-mqtt-consumer")
+        consumer = asyncio.create_task(self._consume_forever(), name="wattline-mqtt-consumer")
         try:
             await stop.wait()
         finally:
@@ -100,6 +107,11 @@ class Subscriber:
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
+            # Messages refused even as reject rows stay unacknowledged: the broker delivers them
+            # again next session, when they are tried again.
+            for task in self._refused:
+                task.cancel()
+            await asyncio.gather(*self._refused, return_exceptions=True)
             network.cancel()
             await asyncio.gather(network, return_exceptions=True)
             await self._disconnect()
@@ -258,6 +270,16 @@ class Subscriber:
 
     # -- storing --
 
+    async def _consume_forever(self) -> None:
+        while True:
+            try:
+                await self._consume()
+            except Exception:
+                # A bug: the messages it held stay unacknowledged (the broker delivers them
+                # again on the next connection), and the messages after them are stored.
+                log.exception("the MQTT consumer failed; starting it again")
+                await asyncio.sleep(RETRY_S)
+
     async def _consume(self) -> None:
         group = Group()
         inbox = self._inbox
@@ -301,39 +323,81 @@ class Subscriber:
                 return [(await self._batches([msg]))[0] for msg in messages]
 
     async def _store_group(self, group: Group) -> None:
+        """Store a group and acknowledge what is committed. Acknowledges nothing that is not:
+        a message whose rows, or at least whose reject row, did not commit stays unacknowledged
+        and is tried again (and delivered again by the broker should we stop meanwhile)."""
+        try:
+            while True:
+                try:
+                    await self.writer.write(group.batch)
+                except BatchRefused:
+                    # Something in one message was refused: write them one by one, so that
+                    # only the bad one ends as a reject row.
+                    parts = zip(group.messages, group.parts, strict=True)
+                    await asyncio.gather(*(self._store_alone(m, b) for m, b in parts))
+                    return
+                except Exception as exc:
+                    # The database is away, or the spool cannot take more: nothing is
+                    # acknowledged, the group waits (and reading pauses once the window fills).
+                    log.warning("could not store %d message(s) (%s); retrying", len(group), exc)
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                self._acknowledge(group.messages)
+                return
+        except Exception:  # a bug: the messages stay unacknowledged, the subscriber goes on
+            log.exception("storing a group of %d message(s) failed", len(group))
+
+    async def _store_alone(self, msg: Message, batch: Batch) -> None:
+        try:
+            if await self._store(msg, batch):
+                self._acknowledge([msg])
+                return
+        except Exception as exc:
+            log.warning("could not store a message on %s (%s); retrying", msg.topic, exc)
+        # Tried again on its own, so the group and those after it need not wait for it.
+        task = asyncio.create_task(self._retry(msg, batch))
+        self._refused.add(task)
+        task.add_done_callback(self._refused.discard)
+
+    async def _store(self, msg: Message, batch: Batch) -> bool:
+        """Commit the message's batch or, if the database refuses it, a reject row saying why.
+        False if the reject row is refused too."""
+        try:
+            await self.writer.write(batch)
+            return True
+        except BatchRefused as exc:
+            reason = f"refused by the database: {exc}"
+        try:
+            await self.writer.write(Handler.refused(msg, reason))
+            return True
+        except BatchRefused as exc:
+            log.error(
+                "a message on %s was refused (%s), and its reject row too (%s); it stays "
+                "unacknowledged and is tried again",
+                msg.topic, reason, exc,
+            )  # fmt: skip
+            return False
+
+    async def _retry(self, msg: Message, batch: Batch) -> None:
+        # The whole message again, not just its reject row: what refused it may have been
+        # fixed meanwhile (a permission, a trigger), and then its records are stored too.
+        wait = REFUSED_RETRY_S[0]
         while True:
+            await asyncio.sleep(wait)
             try:
-                await self.writer.write(group.batch)
-                break
-            except BatchRefused:
-                # Something in one message was refused: write them one by one, so that only
-                # the bad one ends as a reject row.
-                parts = zip(group.messages, group.parts, strict=True)
-                await asyncio.gather(*(self._store(m, b) for m, b in parts))
-                break
-            except Exception as exc:
-                log.warning("database unreachable (%s); retrying", exc)
-                await asyncio.sleep(RETRY_S)
-        for msg in group.messages:
+                if await self._store(msg, batch):
+                    self._acknowledge([msg])
+                    return
+                wait = min(wait * 2, REFUSED_RETRY_S[1])
+            except Exception as exc:  # unreachable: no refusal to back off from
+                log.warning("could not store a message on %s (%s); retrying", msg.topic, exc)
+                wait = RETRY_S
+
+    def _acknowledge(self, messages: list[Message]) -> None:
+        for msg in messages:
             self._client.ack(msg.mid, msg.qos)
-        self.stored += len(group)
-        self._pending -= len(group)
-        self._pending_bytes -= sum(len(m.payload) for m in group.messages)
+        self.stored += len(messages)
+        self._pending -= len(messages)
+        self._pending_bytes -= sum(len(m.payload) for m in messages)
         if not self._full():
             self._resume()
-
-    async def _store(self, msg: Message, batch) -> None:
-        refused_once = False
-        while True:
-            try:
-                await self.writer.write(batch)
-                return
-            except BatchRefused as exc:
-                if refused_once:
-                    log.error("even the reject row for %s was refused: %s", msg.topic, exc)
-                    return
-                refused_once = True
-                batch = Handler.refused(msg, f"refused by the database: {exc}")
-            except Exception as exc:
-                log.warning("database unreachable (%s); retrying", exc)
-                await asyncio.sleep(RETRY_S)

@@ -6,7 +6,8 @@ import re
 
 from ingest.mqtt.payloads import KINDS
 
-SERIAL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # the same rule as meter_registry.serial
+# The same rule as meter_registry.serial. fullmatch: "$" would let a trailing newline through.
+SERIAL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def filters(prefix: str, shared_group: str | None = None) -> list[str]:
@@ -24,7 +25,7 @@ def parse(prefix: str, topic: str) -> tuple[str, str]:
     serial, _, kind = rest.partition("/")
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}; expected one of {', '.join(KINDS)}")
-    if not SERIAL.match(serial):
+    if not SERIAL.fullmatch(serial):
         raise ValueError(f"bad meter serial {serial!r}")
     return serial, kind
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.clock import TimeWindow
 from ingest.env import flag, positive
 
 
@@ -40,6 +41,9 @@ class OcppConfig:
     command_sweep_interval_s: float = 30.0
     spool_path: Path = Path("spool/ocpp.jsonl")
     retry_interval_s: float = 2.0
+    # Charger times outside it are not stored as such (meterValue.timestamp: the sampled values
+    # go to ingest_rejects; other messages take the server's receive time).
+    time_window: TimeWindow = TimeWindow()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OcppConfig:
@@ -70,4 +74,5 @@ class OcppConfig:
             command_timeout_s=number("COMMAND_TIMEOUT", cls.command_timeout_s),
             command_expiry_s=number("COMMAND_EXPIRY", cls.command_expiry_s),
             spool_path=Path(env.get("WATTLINE_OCPP_SPOOL", str(cls.spool_path))),
+            time_window=TimeWindow.from_env(env),
         )

@@ -2,7 +2,9 @@
 
 Frames are logged per connection; a handler's batch takes any frames still waiting along with
 it, and the rest (mostly replies) are flushed through the writer in the background, every
-connection's together, so they share its group commits.
+connection's together, so they share its group commits. What a frame holds is kept as far as
+the database can take it: the payload as jsonb, or, when it cannot be jsonb (NUL, a lone
+surrogate, NaN, too deep, not JSON at all), the frame as text with those escaped.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+from ingest import edge
+from ingest.edge import pg_text
 from ingest.ocpp import redact
-from ingest.writer import Batch, Writer
+from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +46,10 @@ def to_1_6_spelling(frame: str) -> str:
 
 
 def parse(frame: str) -> list | None:
-    """The frame as an OCPP message ``[type, id, ...]``, or None if it is not one."""
+    """The frame as an OCPP message ``[type, id, ...]``, or None if it is not one (or holds
+    what the database would refuse)."""
     try:
-        message = json.loads(frame)
+        message = edge.loads(frame)
     except ValueError:
         return None
     return ocpp_message(message)
@@ -62,11 +67,6 @@ def ocpp_message(message: Any) -> list | None:
     return None
 
 
-def pg_text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; keep the frame readable rather than lose it.
-    return value.replace("\x00", "\\u0000")
-
-
 def frame_row(
     charge_point_id: str,
     direction: str,
@@ -74,14 +74,20 @@ def frame_row(
     at: datetime,
     action: str | None,
     message: Any = _UNPARSED,
+    *,
+    payload_kept: bool = True,
 ) -> tuple:
     """An ``ocpp_messages`` row. A frame that is not an OCPP message is kept raw. ``message``
-    is what ``parse`` makes of the frame, when the caller has it already."""
+    is what ``parse`` makes of the frame, when the caller has it already; without
+    ``payload_kept`` it is only the frame's head ``[type, id]`` (its payload could not be
+    read) and the frame is kept raw beside it."""
     if message is _UNPARSED:
         message = parse(frame)
     if message is None:
         return (at, charge_point_id, direction, None, None, None, None, pg_text(frame))
     kind, message_id = message[0], message[1]
+    if not payload_kept:
+        return (at, charge_point_id, direction, kind, message_id, action, None, pg_text(frame))
     payload: Any
     if kind == 2:
         payload = message[3] if len(message) > 3 else None
@@ -89,10 +95,24 @@ def frame_row(
         payload = message[2]
     else:
         payload = dict(zip(_ERROR_FIELDS, message[2:5], strict=False))
-    encoded = json.dumps(payload)
-    if "\\u0000" in encoded:  # jsonb refuses NUL too
+    try:
+        # Parsed by edge.loads, so clean; checked again (cheaply) since jsonb refusing one row
+        # would fail the batch it shares with other charge points.
+        encoded = json.dumps(payload, allow_nan=False)
+        if "\\u" in encoded:
+            edge.check_strings(payload)
+    except ValueError:
         return (at, charge_point_id, direction, kind, message_id, action, None, pg_text(frame))
     return (at, charge_point_id, direction, kind, message_id, action, encoded, None)
+
+
+def as_text(row: tuple) -> tuple:
+    """An ``ocpp_messages`` row as escaped text (raw) that PostgreSQL takes whatever it holds,
+    for frames it refused as they were."""
+    at, cp, direction, kind, message_id, action, payload, raw, *key = row
+    text = pg_text(payload if payload is not None else raw or "")
+    message_id, action = (v if v is None else pg_text(v) for v in (message_id, action))
+    return (at, cp, direction, kind, message_id, action, None, text, *key)
 
 
 class FrameLog:
@@ -103,12 +123,16 @@ class FrameLog:
         self.writer = writer
         self._flusher = _Flusher.of(writer)
         self._rows: list[tuple] = []
+        self._rejects: list[tuple] = []  # ingest_rejects rows, for the handler's batch
         self._actions: dict[str, str] = {}  # message id -> action of the CALL it belongs to
         self.last_call: tuple[str | None, str] = (None, "")  # (action, frame) being handled
 
-    def record(self, direction: str, frame: str, message: Any = _UNPARSED) -> None:
+    def record(
+        self, direction: str, frame: str, message: Any = _UNPARSED, *, payload_kept: bool = True
+    ) -> None:
         """Keep ``frame``; ``message`` is what ``parse`` makes of it, if the caller has it
-        already (parsing every frame again here cost as much as the handler)."""
+        already (parsing every frame again here cost as much as the handler), or just its head
+        ``[type, id, action]`` when the payload could not be read (``payload_kept=False``)."""
         if redact.mentions_secret(frame):  # an AuthorizationKey's value is never stored
             frame, message = redact.text(frame), _UNPARSED
         if message is _UNPARSED:
@@ -116,8 +140,22 @@ class FrameLog:
         at, action = datetime.now(UTC), self._action(message)
         if direction == "in":
             self.last_call = (action, frame)
-        self._rows.append(frame_row(self.charge_point_id, direction, frame, at, action, message))
+        row = frame_row(
+            self.charge_point_id, direction, frame, at, action, message, payload_kept=payload_kept
+        )
+        self._rows.append(row)
         self._flusher.wake(self)
+
+    def reject(self, reason: str) -> None:
+        """Flag the CALL being handled in ingest_rejects, with its frame; the row goes with the
+        handler's batch (``take_rejects``)."""
+        action, frame = self.last_call
+        key = f"{self.charge_point_id}/{action}"
+        self._rejects.append((datetime.now(UTC), "ocpp", key, reason, pg_text(frame)))
+
+    def take_rejects(self) -> list[tuple]:
+        rejects, self._rejects = self._rejects, []
+        return rejects
 
     def _action(self, message: list | None) -> str | None:
         """The action of a CALL, and of the CALLRESULT or CALLERROR that answers it."""
@@ -191,6 +229,12 @@ class _Flusher:
 
     async def write(self, rows: list[tuple]) -> None:
         try:
-            await self.writer.write(Batch(rows={"ocpp_messages": rows}))
+            try:
+                await self.writer.write(Batch(rows={"ocpp_messages": rows}))
+            except BatchRefused:
+                # One connection's odd frame must not cost every connection's frames.
+                await self.writer.write(Batch(rows={"ocpp_messages": list(map(as_text, rows))}))
+        except SpoolFull as exc:  # the writer says so once; no traceback for every flush
+            log.debug("could not store %d frame(s): %s", len(rows), exc)
         except Exception:
             log.exception("could not store %d frame(s)", len(rows))

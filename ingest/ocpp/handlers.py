@@ -1,11 +1,13 @@
 """One charge point's connection: the OCPP 1.6 handlers, and the edge checks the ocpp library
-leaves to us (timestamps, connector ids). The wire itself (frames, the frame log, error-code
-spelling) is ``ingest.ocpp.wire``. Handlers stay thin: they parse, call the service, and shape
-the answer."""
+leaves to us (timestamps and their window, the ranges of ids and register readings). The wire
+itself (frames, the frame log, error-code spelling, what no payload may hold) is
+``ingest.ocpp.wire``. Handlers stay thin: they parse, call the service, and shape the answer."""
 
 from __future__ import annotations
 
 import logging
+import weakref
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
+from ingest.clock import TimeWindow
 from ingest.ocpp import normalise
 from ingest.ocpp.frames import FrameLog
 from ingest.ocpp.service import ChargingService
@@ -24,6 +27,13 @@ from ingest.writer import Writer
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 300
+
+# The receive time used in place of a charger time outside the window, by central system (its
+# service), charge point and message: a re-sent StartTransaction must get the same start (and so
+# the same transaction), also on a new connection.
+_SUBSTITUTES: weakref.WeakKeyDictionary[ChargingService, OrderedDict[tuple, datetime]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _utcnow_iso() -> str:
@@ -40,11 +50,33 @@ class CentralSystemChargePoint(WireChargePoint):
         *,
         registration_status: str = "Accepted",
         response_timeout_s: float = 30,
+        time_window: TimeWindow | None = None,
     ) -> None:
         frames = FrameLog(charge_point_id, writer)
         super().__init__(charge_point_id, connection, frames, response_timeout_s)
         self.service = service
         self.registration_status = registration_status
+        self.time_window = time_window or TimeWindow()
+
+    def _charger_time(self, text: str, field: str, message: dict[str, Any]) -> datetime:
+        """A StartTransaction, StopTransaction or StatusNotification time. Outside the window
+        the message is still taken (a real session must not be refused because the charger's
+        clock is wrong), at the server's receive time, and a reject row keeps the original."""
+        at = normalise.timestamp(text, field)
+        now = datetime.now(UTC)
+        problem = self.time_window.problem(at, now)
+        if problem is None:
+            return at
+        action = self.frames.last_call[0]
+        key = (self.id, action, text, repr(sorted(message.items())))
+        substitutes = _SUBSTITUTES.setdefault(self.service, OrderedDict())
+        now = substitutes.setdefault(key, now)
+        substitutes.move_to_end(key)
+        if len(substitutes) > 10_000:
+            substitutes.popitem(last=False)
+        reason = f"{field} {text} {problem}; stored at the server's receive time {now.isoformat()}"
+        self.frames.reject(reason)
+        return now
 
     async def send_command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send an operator command; its answer as a camelCase dict. Raises OCPPError for a
@@ -82,12 +114,14 @@ class CentralSystemChargePoint(WireChargePoint):
         self, connector_id: int, error_code: str, status: str, **kwargs: Any
     ) -> call_result.StatusNotification:
         at = kwargs.get("timestamp")
+        connector_id = normalise.connector_id(connector_id)
+        message = {"connector_id": connector_id, "error_code": error_code, "status": status}
         await self.service.status(
             self.frames,
-            normalise.connector_id(connector_id),
+            connector_id,
             status,
             error_code,
-            normalise.timestamp(at) if at is not None else None,
+            self._charger_time(at, "timestamp", message | kwargs) if at is not None else None,
             kwargs.get("info"),
             kwargs.get("vendor_id"),
             kwargs.get("vendor_error_code"),
@@ -104,10 +138,13 @@ class CentralSystemChargePoint(WireChargePoint):
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **kwargs: Any
     ) -> call_result.StartTransaction:
-        started_at = normalise.timestamp(timestamp)
+        connector_id = normalise.connector_id(connector_id)
+        meter_start = normalise.meter_reading(meter_start, "meterStart")
+        message = {"connector_id": connector_id, "id_tag": id_tag, "meter_start": meter_start}
+        started_at = self._charger_time(timestamp, "timestamp", message | kwargs)
         status = await self.service.id_tag(id_tag)
         transaction_id = await self.service.start_transaction(
-            self.frames, normalise.connector_id(connector_id), id_tag, meter_start, started_at
+            self.frames, connector_id, id_tag, meter_start, started_at
         )
         return call_result.StartTransaction(
             transaction_id=transaction_id, id_tag_info=IdTagInfo(status=status)
@@ -118,21 +155,25 @@ class CentralSystemChargePoint(WireChargePoint):
     async def on_meter_values(
         self, connector_id: int, meter_value: list[dict[str, Any]], **kwargs: Any
     ) -> call_result.MeterValues:
-        samples = normalise.meter_values(meter_value)
-        await self.service.meter_values(
-            self.frames,
-            normalise.connector_id(connector_id),
-            kwargs.get("transaction_id"),
-            samples,
-        )
+        connector_id = normalise.connector_id(connector_id)
+        transaction_id = kwargs.get("transaction_id")
+        if transaction_id is not None:
+            transaction_id = normalise.transaction_id(transaction_id)
+        samples = normalise.meter_values(meter_value, self.time_window, datetime.now(UTC))
+        await self.service.meter_values(self.frames, connector_id, transaction_id, samples)
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(
         self, meter_stop: int, timestamp: str, transaction_id: int, **kwargs: Any
     ) -> call_result.StopTransaction:
-        stopped_at = normalise.timestamp(timestamp)
-        samples = normalise.meter_values(kwargs.get("transaction_data") or [])
+        transaction_id = normalise.transaction_id(transaction_id)
+        meter_stop = normalise.meter_reading(meter_stop, "meterStop")
+        message = {"meter_stop": meter_stop, "transaction_id": transaction_id}
+        stopped_at = self._charger_time(timestamp, "timestamp", message | kwargs)
+        samples = normalise.meter_values(
+            kwargs.get("transaction_data") or [], self.time_window, datetime.now(UTC)
+        )
         id_tag = kwargs.get("id_tag")
         status = await self.service.id_tag(id_tag) if id_tag else None
         await self.service.stop_transaction(

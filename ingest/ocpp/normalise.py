@@ -1,8 +1,11 @@
-"""Charger payloads to internal values: times, and sampled values in base units.
+"""Charger payloads to internal values: times, ids, and sampled values in base units.
 
 Every OCPP sampled value becomes one ``Sample`` (Wh, W, var, ... never k-prefixed) before anything
-is stored; values that are not numbers are handed back as ``Rejected`` with a reason, to be kept
-in ``ingest_rejects`` rather than stored as a number.
+is stored; values that are not numbers the database takes (not finite, |x| >= 1e15), and values
+stamped outside the time window, are handed back as ``Rejected`` with a reason, to be kept in
+``ingest_rejects`` rather than stored as a number; a value finer than 12 decimals is rounded
+there (float noise from firmware printing doubles). Ids and register
+readings outside their column's range are refused with PropertyConstraintViolation.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 
 from ocpp.exceptions import FormationViolationError, PropertyConstraintViolationError
 
-from ingest.clock import aware_time
+from ingest import edge
+from ingest.clock import TimeWindow, aware_time
 
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
 MAIN_REGISTER = (DEFAULT_MEASURAND, "", "Outlet")  # measurand, phase, location of last_meter_wh
@@ -82,9 +86,34 @@ def connector_id(value: int) -> int:
     if not 0 <= value < 2**31:
         raise PropertyConstraintViolationError(
             description="connectorId must be 0 or more (a 32-bit integer)",
-            details={"connectorId": value},
+            details={"connectorId": _shown(value)},
         )
     return value
+
+
+def transaction_id(value: int) -> int:
+    """A transactionId the charger sends back: OCPP 1.6 ids are 32-bit integers (ours are
+    positive, offline ones negative)."""
+    if problem := edge.int_problem(value):
+        raise PropertyConstraintViolationError(
+            description=f"transactionId {problem}", details={"transactionId": _shown(value)}
+        )
+    return value
+
+
+def meter_reading(value: int, field: str) -> int:
+    """meterStart or meterStop, in Wh."""
+    if problem := edge.number_problem(value):
+        raise PropertyConstraintViolationError(
+            description=f"{field} {problem}", details={field: _shown(value)}
+        )
+    return value
+
+
+def _shown(value: int) -> int | str:
+    # Echoed in the CALLERROR: a 4,000-digit integer is cut, not sent back whole.
+    text = str(value)
+    return value if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
 
 
 def _base_unit(measurand: str, unit: str | None) -> tuple[str, Decimal]:
@@ -96,12 +125,17 @@ def _base_unit(measurand: str, unit: str | None) -> tuple[str, Decimal]:
     return _SCALED_UNITS.get(unit, (unit, Decimal(1)))
 
 
-def _number(text: str) -> Decimal | None:
+def _number(text: str) -> Decimal | str:
+    """The value as a Decimal, or why it is not one the database takes."""
     try:
         number = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
-        return None
-    return number if number.is_finite() else None
+        return "is not a finite number"
+    if len(text) <= 13 and number.is_finite() and "e" not in text and "E" not in text:
+        # 13 characters without an exponent hold neither 1e15 nor 13 decimals: most readings
+        # skip edge.storable (0.5 us each, four or more in every MeterValues).
+        return number
+    return edge.storable(number)
 
 
 def _temperature(value: Decimal, unit: str) -> tuple[str, Decimal]:
@@ -117,10 +151,12 @@ def sampled_value(at: datetime, raw: dict[str, Any]) -> Sample | Rejected:
     if raw.get("format") == "SignedData":
         return Rejected("signed meter data is not a number", raw)
     value = _number(raw.get("value"))
-    if value is None:
-        return Rejected(f"sampled value {raw.get('value')!r} is not a finite number", raw)
+    if isinstance(value, str):
+        return Rejected(f"sampled value {_cut(raw.get('value'))} {value}", raw)
     measurand = raw.get("measurand") or DEFAULT_MEASURAND
     unit, factor = _base_unit(measurand, raw.get("unit"))
+    if factor != 1 and (problem := edge.number_problem(value * factor)):
+        return Rejected(f"sampled value {_cut(raw.get('value'))} {unit} {problem}", raw)
     unit, value = _temperature(value * factor, unit)
     return Sample(
         time=at,
@@ -133,10 +169,24 @@ def sampled_value(at: datetime, raw: dict[str, Any]) -> Sample | Rejected:
     )
 
 
-def meter_values(meter_value: list[dict[str, Any]]) -> list[Sample | Rejected]:
-    """Every sampled value of a MeterValues (or StopTransaction transactionData) list."""
+def _cut(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def meter_values(
+    meter_value: list[dict[str, Any]], window: TimeWindow, now: datetime
+) -> list[Sample | Rejected]:
+    """Every sampled value of a MeterValues (or StopTransaction transactionData) list. Values
+    stamped outside ``window`` are confirmed but kept as rejects: a charger whose clock was never
+    set must not be told to send them again forever, nor put them in 1970's rollups."""
     found: list[Sample | Rejected] = []
     for entry in meter_value:
-        at = timestamp(entry["timestamp"], "meterValue.timestamp")
-        found.extend(sampled_value(at, raw) for raw in entry["sampled_value"])
+        text = entry["timestamp"]
+        at = timestamp(text, "meterValue.timestamp")
+        if problem := window.problem(at, now):
+            reason = f"meterValue.timestamp {text} {problem}"
+            found.extend(Rejected(reason, raw) for raw in entry["sampled_value"])
+        else:
+            found.extend(sampled_value(at, raw) for raw in entry["sampled_value"])
     return found

@@ -42,6 +42,7 @@ from ingest.ocpp.lookup import DatabaseUnavailable, Lookup
 from ingest.ocpp.presence import Presence
 from ingest.ocpp.security_log import SecurityEvents
 from ingest.ocpp.service import ChargingService
+from ingest.supervise import Watchdog
 from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -146,23 +147,27 @@ class CentralSystem:
         await step
         log.info("stopping: %s in %.1f s", what, time.monotonic() - started)
 
-    async def serve_forever(self) -> None:
-        """Run as this process's whole job (``wattline ocpp``) until SIGINT or SIGTERM."""
+    async def serve_forever(self) -> int:
+        """Run as this process's whole job (``wattline ocpp``) until SIGINT or SIGTERM, or until
+        the writer dies; returns the exit code (ingest/supervise.py)."""
         self.heap.start()
         await self.start()
         # The loop's own handlers, not asyncio.run's: a signal that lands on another thread
         # (the executor's) still wakes the loop at once through its wakeup fd, and the stop runs
         # as an ordinary callback rather than from inside whatever bytecode was interrupted.
         loop, stopping = asyncio.get_running_loop(), asyncio.Event()
+        watchdog = Watchdog(self.writer, stopping)
+        watchdog.start()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stopping.set)
         try:
             await stopping.wait()
-            log.info("stopping (signal)")
+            log.info("stopping (%s)", "the writer died" if watchdog.fired else "signal")
         finally:
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
             await self.stop()
+        return watchdog.close()
 
     def _tls(self) -> ssl.SSLContext | None:
         if self.config.tls_cert is None or self.config.tls_key is None:
@@ -348,6 +353,7 @@ class CentralSystem:
             self.writer,
             registration_status=self._registration.pop(connection, "Accepted"),
             response_timeout_s=self.config.command_timeout_s,
+            time_window=self.config.time_window,
         )
         previous = self.connected.get(identity)
         self.connected[identity] = charge_point

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from ocpp.charge_point import snake_to_camel_case
+from ocpp.exceptions import InternalError
 
 from ingest.ocpp.auth import id_tag_status
-from ingest.ocpp.frames import FrameLog, pg_text
+from ingest.ocpp.frames import FrameLog, as_text
 from ingest.ocpp.lookup import DatabaseUnavailable, Lookup
 from ingest.ocpp.normalise import MAIN_REGISTER, Rejected, Sample
-from ingest.writer import Batch, BatchRefused, Writer
+from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +63,41 @@ class ChargingService:
         batch = Batch()
         for row in frames.take():
             batch.add("ocpp_messages", row)
+        for row in frames.take_rejects():  # charger times the handler did not store as such
+            batch.add("ingest_rejects", row)
         batch.run("touch_charge_point", {"charge_point_id": frames.charge_point_id, "seen_at": now})
         return batch
 
     async def _write(self, batch: Batch, frames: FrameLog) -> None:
         """Write the batch; if the database refuses its data, keep the frames and the CALL as a
-        reject with the reason instead, and let the handler answer with a CALLERROR."""
+        reject with the reason instead, and let the handler answer with a CALLERROR. Storage
+        full (the database away and the spool at its cap, or its disk full) is an InternalError
+        that says so: nothing was stored, and the charge point sends the message again later."""
         try:
             await self.writer.write(batch)
         except BatchRefused as exc:
-            action, frame = frames.last_call
-            kept = Batch(rows={"ocpp_messages": batch.rows.get("ocpp_messages", [])})
-            key = f"{frames.charge_point_id}/{action}"
-            kept.add("ingest_rejects", (datetime.now(UTC), "ocpp", key, str(exc), pg_text(frame)))
-            await self.writer.write(kept)
+            await self._keep_refused(batch, frames, exc)
             raise
+        except SpoolFull as exc:
+            raise InternalError(description=f"storage is full, try again later ({exc})") from exc
+
+    async def _keep_refused(self, batch: Batch, frames: FrameLog, exc: BatchRefused) -> None:
+        """The frames and a reject row; if even that is refused (a frame jsonb cannot hold),
+        the frames as escaped text; failing that, the log."""
+        action, frame = frames.last_call
+        reject = Batch()
+        reject.reject("ocpp", f"{frames.charge_point_id}/{action}", str(exc), frame)
+        rows = batch.rows.get("ocpp_messages", [])
+        for frame_rows in (rows, list(map(as_text, rows))):
+            attempt = Batch(rows={"ocpp_messages": frame_rows, **reject.rows})
+            try:
+                await self.writer.write(attempt)
+                return
+            except BatchRefused:
+                continue
+            except Exception:
+                break
+        log.error("%s: could not keep the refused %s as a reject", frames.charge_point_id, action)
 
     async def seen(self, frames: FrameLog) -> None:
         """Heartbeat, DataTransfer, Diagnostics- and FirmwareStatusNotification: the frame and

@@ -76,9 +76,7 @@ async def test_0016_puts_back_the_64_writer_slots_on_a_database_that_ran_0015(
         assert "writer_epochs" in function.fetchone()["prosrc"]
 
     result = migrate(empty_db_url)
-    # 0016, then whatever came after it (later migrations of other issues).
-    assert result.applied == [m.path.name for m in migrations() if m.version >= 16]
-    assert result.applied[0] == "0016_retire_writer_slots_fine.sql"
+    assert result.applied[0] == "0016_retire_writer_slots_fine.sql"  # then any later ones
     assert migrate(empty_db_url).applied == []  # 0015's record stays; nothing runs twice
 
     with db.connect(empty_db_url, autocommit=True) as conn:

@@ -56,8 +56,7 @@ def test_depth_error_is_not_a_recursion_error() -> None:
         (Decimal("-1E+16"), False),
         (Decimal("1E+1000000"), False),
         (Decimal("NaN"), False),
-        (Decimal("1E-13"), False),
-        (Decimal("1.000000000000000"), True),  # trailing zeros are not precision
+        (Decimal("1E-13"), True),  # fine, but storable: see test_storable_rounds_float_noise
         (2**63, False),
         (float("inf"), False),
     ],
@@ -90,3 +89,21 @@ def test_pg_text_keeps_what_it_can() -> None:
     assert edge.pg_text("x\ud800y") == "x\\ud800y"
     assert edge.pg_text("plain ü") == "plain ü"
     assert edge.text_problem("plain ü") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (Decimal("0.30000000000000004"), Decimal("0.3")),  # a raw double, printed whole
+        (Decimal("1234.5678901234567"), Decimal("1234.567890123457")),  # half-even at 12
+        (Decimal("1E-100000"), Decimal(0)),  # not a 100,000-digit numeric
+        (Decimal("1.000000000000000"), Decimal("1.000000000000000")),  # kept as sent
+        (Decimal("15234.5"), Decimal("15234.5")),
+        (Decimal("1E+15"), "is out of range (|x| < 1e15)"),
+    ],
+)
+def test_storable_rounds_float_noise(value: Decimal, stored: Decimal | str) -> None:
+    result = edge.storable(value)
+    assert result == stored
+    if isinstance(stored, Decimal):
+        assert str(result) == str(stored)  # the digits stored, not just an equal number

@@ -14,6 +14,9 @@ def test_topics_name_the_serial_and_kind():
         ("meters/EML1/weather", "unknown message kind 'weather'"),
         ("meters/EML 1/reading", "bad meter serial"),
         ("meters//reading", "bad meter serial"),
+        # What meter_registry.serial's CHECK refuses: with "$", a trailing newline passed.
+        ("meters/EML1\n/reading", r"bad meter serial 'EML1\\n'"),
+        ("meters/EML\x001/reading", "bad meter serial"),
     ],
 )
 def test_other_topics_are_refused_with_a_reason(topic, reason):

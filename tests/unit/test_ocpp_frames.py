@@ -1,6 +1,8 @@
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from ingest.ocpp.frames import frame_row, to_1_6_spelling
 from ingest.ocpp.server import charge_point_id_of
 from ingest.ocpp.service import offline_transaction_id
@@ -48,3 +50,27 @@ def test_offline_transaction_ids_are_negative_and_stable():
     assert first == offline_transaction_id("CP", 1, AT, "TAG")
     assert -(2**31) <= first < 0
     assert first != offline_transaction_id("CP", 2, AT, "TAG")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"data": float("nan")}, {"data": "x\ud800"}, {"k\x00": 1}, {"data": ["a\x00"]}],
+)
+def test_a_payload_jsonb_would_refuse_is_kept_as_escaped_text(payload):
+    frame = json.dumps([2, "9", "DataTransfer", payload])
+    row = frame_row("CP", "in", frame, AT, "DataTransfer", [2, "9", "DataTransfer", payload])
+    assert row[3:7] == (2, "9", "DataTransfer", None)
+    assert row[7] == frame and row[7].encode("utf-8")
+
+
+def test_a_frame_whose_payload_was_unreadable_keeps_its_head_and_raw_text():
+    frame = '[2,"9","Heartbeat",{"x":NaN}]'
+    row = frame_row("CP", "in", frame, AT, "Heartbeat", [2, "9", "Heartbeat"], payload_kept=False)
+    assert row[3:] == (2, "9", "Heartbeat", None, frame)
+    # Parsed from scratch, the same frame is no OCPP message at all: kept raw, nothing else.
+    assert frame_row("CP", "in", frame, AT, None)[3:] == (None, None, None, None, frame)
+
+
+def test_raw_text_is_escaped_whatever_it_holds():
+    row = frame_row("CP", "in", "not json \x00 \ud800", AT, None)
+    assert row[7] == "not json \\u0000 \\ud800"

@@ -178,7 +178,7 @@ def test_the_estimator_prints_every_field(db_url, conn, capsys):
 
 def test_report_csv_cells_never_start_a_formula(db_url, conn, capsys):
     # Identities and id tags come from chargers: a spreadsheet must show them, not run them.
-    evil_cp, evil_tag = "=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)"
+    evil_cp, evil_tag = '=HYPERLINK("http://x","y")', "@SUM(1+1)"
     conn.execute("INSERT INTO wattline.charge_points (id) VALUES (%s)", [evil_cp])
     conn.execute(
         "INSERT INTO wattline.transactions (charge_point_id, connector_id, id_tag,"

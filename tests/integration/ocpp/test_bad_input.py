@@ -137,16 +137,30 @@ async def test_a_dead_peer_is_dropped_after_the_ping_time_out(central):
         writer.close()
 
 
-async def test_data_the_database_refuses_is_answered_and_kept_as_a_reject(central, db_url):
+async def test_what_the_database_would_refuse_is_answered_and_the_frame_kept(central, db_url):
     status = {"connectorId": 1, "errorCode": "NoError", "status": "Available", "info": "a\u0000b"}
     async with raw_socket(central, "CP-NUL") as ws:
         answer = await exchange(ws, [2, "s1", "StatusNotification", status])
-        assert answer[:3] == [4, "s1", "InternalError"]
+        assert answer[:3] == [4, "s1", "PropertyConstraintViolation"]
         too_big = {**status, "connectorId": 2**31, "info": "ok"}
         answer = await exchange(ws, [2, "s2", "StatusNotification", too_big])
         assert answer[:3] == [4, "s2", "PropertyConstraintViolation"]
         assert (await exchange(ws, [2, "hb", "Heartbeat", {}]))[:2] == [3, "hb"]
-    (reject,) = query(db_url, "SELECT key, reason, raw FROM wattline.ingest_rejects")
-    assert reject["key"] == "CP-NUL/StatusNotification"
-    assert "a\\u0000b" in reject["raw"] and reject["reason"]
+    # The refused frame is kept as escaped text beside its head; nothing of it is stored.
+    rows = await eventually(
+        lambda: query(
+            db_url,
+            "SELECT message_type, action, raw FROM wattline.ocpp_messages"
+            " WHERE message_id = 's1' AND direction = 'in'",
+        )
+    )
+    assert rows == [
+        {
+            "message_type": 2,
+            "action": "StatusNotification",
+            "raw": json.dumps([2, "s1", "StatusNotification", status]),
+        }
+    ]
+    assert "a\\u0000b" in rows[0]["raw"]
     assert not query(db_url, "SELECT * FROM wattline.status_notifications")
+    assert not query(db_url, "SELECT * FROM wattline.ingest_rejects")
