@@ -1,9 +1,10 @@
 """The session report in Polars: the `session_report` view's figures, plus time-of-use money.
 
 Energy follows the end-register priority (analytics/session.py). With time-of-use bands the
-session's register readings are chained (meterStart at the start, each reading inside the
-session, the end register at the end) and the energy between two consecutive links belongs to
-the band at the later one, as in the rollups; cost = round_half_up(Σ kWh_band × rate_band, 2).
+session's register readings after its start are chained with the deltas stored at ingest, and
+each delta belongs to the band at its reading, as in the rollups; where the session's energy
+is not the chain's sum (a relative meterStop, a manual end reading) the split is scaled to it;
+cost = round_half_up(Σ kWh_band × rate_band, 2).
 Polars does the per-reading work; the per-session money and SOC go through the same Decimal
 functions as everywhere else (cost.py, soc.py), so rounding happens in one place.
 """
@@ -102,35 +103,52 @@ def band_energy(chains: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
 
 
 def _chains(sessions: pl.DataFrame, registers: pl.DataFrame) -> pl.DataFrame:
-    """Each session's register links: meterStart, its readings, then the end register. A
-    session whose energy is its register's deltas (``register_wh``) is chained by those deltas
-    instead: its readings after the start, each with its stored delta."""
-    keys = sessions.select("transaction_id", "tariff_id", "timezone")
-    by_delta = sessions.filter(pl.col("register_wh").is_not_null()).select(
-        "transaction_id", "started_at"
+    """Each session's register links: its readings after the start up to its end, each with
+    the delta stored at ingest. Stored deltas already measure a reading against the value
+    before a drop (a session-relative meterStart or meterStop next to lifetime readings, a
+    glitch) and hold suspect jumps back, which a chain of raw values cannot: 0 -> 1,234,100
+    would be priced as 1,234,100 Wh. ``_reconciled`` makes the bands add up to the session's
+    energy where its end register does not come from the chain."""
+    keys = sessions.select("transaction_id", "tariff_id", "timezone", "started_at", "end_at")
+    # meterStart leads the chain only for readings whose delta was never stored (rows put in
+    # by hand): band_energy then measures them against the previous link, as before deltas.
+    start = sessions.select(
+        "transaction_id",
+        "tariff_id",
+        "timezone",
+        time="started_at",
+        value="meter_start_wh",
+        delta=pl.lit(None, dtype=WH),
+        priority=pl.lit(0),
     )
-    by_value = sessions.join(by_delta, on="transaction_id", how="anti")
-    none = pl.lit(None, dtype=WH)
-    start = by_value.select(
-        "transaction_id", time="started_at", value="meter_start_wh", priority=pl.lit(0), delta=none
-    )
-    end = by_value.select(
-        "transaction_id", time="end_at", value="meter_end_wh", priority=pl.lit(0), delta=none
-    )
-    inside = registers.join(by_delta, on="transaction_id", how="anti").select(
-        "transaction_id", "time", "value", priority=pl.lit(1), delta=none
-    )
-    deltas = (
-        registers.join(by_delta, on="transaction_id")
-        .filter(pl.col("time") > pl.col("started_at"))
-        .select("transaction_id", "time", "value", priority=pl.lit(1), delta=pl.col("delta"))
+    inside = (
+        registers.join(keys, on="transaction_id")
+        .filter(
+            (pl.col("time") > pl.col("started_at"))
+            & (pl.col("end_at").is_null() | (pl.col("time") <= pl.col("end_at")))
+        )
+        .select(
+            "transaction_id", "tariff_id", "timezone", "time", "value", "delta", priority=pl.lit(1)
+        )
     )
     return (
-        pl.concat([start, inside, end, deltas], how="vertical_relaxed")
+        pl.concat([start, inside], how="vertical_relaxed")
         .drop_nulls(["time", "value"])
-        .join(keys, on="transaction_id")
         .filter(pl.col("tariff_id").is_not_null())
     )
+
+
+def _reconciled(bands: dict[int, Decimal], energy_wh: Decimal) -> dict[int, Decimal]:
+    """The chain's band split scaled to the session's energy. The two differ only where the
+    end is not the chain's sum: a session-relative meterStop whose last Wh the next lifetime
+    reading counts, or a manual reading; the split is the best evidence of when it flowed.
+    Without a chain the energy is priced at the tariff's own rate."""
+    chained = sum(bands.values(), Decimal(0))
+    if chained == energy_wh:
+        return bands
+    if chained <= 0:
+        return {FLAT: energy_wh}
+    return {band: wh * energy_wh / chained for band, wh in bands.items()}
 
 
 # What session_report returns, in order: the view's columns and time_of_use.
@@ -173,7 +191,7 @@ def _money(row: dict, energy_kwh: Decimal | None, tariff: Tariff | None, by_band
     if energy_kwh is None:
         return money_row
     if tariff.bands:
-        bands = by_band.get(row["transaction_id"], {})
+        bands = _reconciled(by_band.get(row["transaction_id"], {}), energy_kwh * 1000)
         amount = sum((wh / 1000 * tariff.rate(band) for band, wh in bands.items()), Decimal(0))
     else:
         amount = energy_kwh * tariff.energy_rate

@@ -28,12 +28,15 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     import psycopg
 
-    from sql import db, inventory, rollups
+    from sql import db, inventory, rollups, timescale_status
 
     try:
         with db.connect(settings.database_url) as conn:
             profile = rollups.storage_profile(conn)
             found = inventory.relations(conn)
+            extra = []
+            if profile == "timescale":
+                extra = [*timescale_status.storage_lines(conn), *timescale_status.job_lines(conn)]
     except (psycopg.Error, RuntimeError) as exc:
         print(f"wattline status: {exc}", file=sys.stderr)
         return 2
@@ -42,6 +45,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     for r in found:
         rows = "?" if r.rows is None else f"{r.rows:,}"
         print(f"  {r.name:<{width}}  {r.kind:<20}  {rows:>12} rows")
+    for line in extra:
+        print(line)
     return 0
 
 

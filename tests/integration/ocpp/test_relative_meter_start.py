@@ -72,14 +72,15 @@ async def test_relative_meter_start_and_stop_next_to_lifetime_meter_values(centr
         tx2 = start.transaction_id
         await cp.call(register("2024-02-01T09:21:00Z", 1_234_500, tx2))
 
-    # tx1: meterStop - meterStart, both session-relative: 450 Wh. Its time-of-use chain,
-    # meterStart 0, 1,234,100, 1,234,400, meterStop 450, mixes relative and lifetime values: it
-    # charges 1,234,100 Wh at 10 and 300 Wh at 20 = 12,347.00 (README: not recognised there).
+    # tx1: meterStop - meterStart, both session-relative: 450 Wh. Its time-of-use split comes
+    # from the stored deltas, 100 Wh at 10 (09:11) and 300 Wh at 20 (09:12), scaled to the
+    # 450 Wh: 112.5 Wh at 10 + 337.5 Wh at 20 = 1.125 + 6.75 = 7.875 -> 7.88 (a chain of raw
+    # values would price 0 -> 1,234,100 as 1,234,100 Wh: 12,347.00).
     # tx2 (open): 1,234,500 against 1,234,400 (its meterStart 0 and tx1's meterStop 450 are
     # drops from it): 100 Wh, the 50 Wh tx1 drew after its last lifetime reading among them;
     # at 20: 2.00.
     assert energy_kwh(db_url) == {
-        tx1: ("meter_stop", Decimal("0.450"), Decimal("12347.00")),
+        tx1: ("meter_stop", Decimal("0.450"), Decimal("7.88")),
         tx2: ("connector_register", Decimal("0.100"), Decimal("2.00")),
     }
     stored = query(
