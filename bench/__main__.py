@@ -25,6 +25,10 @@ from bench.common import machine
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "writer": ("bench.writer", "--rows 40000 --insert-rows 4000"),
     "ocpp": ("bench.ocpp_load", "--chargers 200 --rate 200 --seconds 10"),
+    "reconnect": (
+        "bench.ocpp_reconnect",
+        "--chargers 100 --steady 20 --rate 20 --seconds 3 --flooders 5",
+    ),
     "mqtt": ("bench.mqtt_load", "--meters 100 --rate 1000 --seconds 15"),
     "analytics": (
         "bench.analytics",

@@ -148,6 +148,7 @@ def start_subscribers(url: str, prefix: str, client_ids: list[str], group: str |
             "MQTT_URL": f"mqtt://{MQTT_HOST}:{MQTT_PORT}",
             "WATTLINE_MQTT_TOPIC_PREFIX": prefix,
             "WATTLINE_MQTT_CLIENT_ID": client_id,
+            "WATTLINE_ALLOW_UNKNOWN_METERS": "true",  # the fleet is not registered
         }
         args = [sys.executable, "-m", "wattline.cli", "mqtt"]
         if group:

@@ -98,13 +98,15 @@ _BACKGROUND = ("walwriter", "checkpointer", "background writer", "autovacuum", "
 
 
 @contextmanager
-def central_system(url: str, port: int, workdir: Path):
-    """`wattline ocpp` on 127.0.0.1:port, its log in workdir; stopped with SIGINT at the end."""
+def central_system(url: str, port: int, workdir: Path, root: Path = ROOT):
+    """`wattline ocpp` on 127.0.0.1:port, its log in workdir; stopped with SIGINT at the end.
+    ``root``: the checkout whose code runs (ahead of the editable install on sys.path)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "WATTLINE_OCPP_SPOOL": str(workdir / "spool.jsonl"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "WATTLINE_ALLOW_UNKNOWN_CHARGERS": "true",  # the load generator's fleet is not registered
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
     }
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed below
     cmd = [sys.executable, "-m", "wattline.cli", "ocpp", "--host", "127.0.0.1", "--port"]

@@ -23,3 +23,8 @@ REVOKE SELECT ON wattline.charge_points FROM wattline_reader;
 GRANT SELECT (id, vendor, model, serial, firmware, registration_status, first_seen_at,
               last_boot_at, last_seen_at, max_power_kw, site, timezone)
     ON wattline.charge_points TO wattline_reader;
+
+-- Frames and commands can carry secrets (a ChangeConfiguration's AuthorizationKey, id tags, which
+-- are bearer tokens for charging): the reader sees them through redacting views (0019).
+REVOKE SELECT ON wattline.ocpp_messages, wattline.commands, wattline.id_tags
+    FROM wattline_reader;

@@ -45,6 +45,14 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from wattline import demo
 
+    options = demo.DemoOptions(
+        chargers=args.chargers,
+        meters=args.meters,
+        ocpp_port=args.ocpp_port,
+        dashboard_port=args.dashboard_port,
+        speed=args.speed,
+    )
+
     def prepare() -> None:
         from ingest.ocpp import admin
         from sql import db
@@ -53,6 +61,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         migrate(settings.database_url, settings.storage, log=print)
         for n in range(1, DEMO_ID_TAGS):
             admin.save_id_tag(settings.database_url, f"TAG-{n:04d}", "Accepted", None, None, None)
+        demo.register_devices(settings.database_url, options)
         # The simulated chargers stamp wall-clock time but charge --speed times as fast: give
         # them that power, or their energy is held as suspect (migration 0018).
         with db.connect(settings.database_url, autocommit=True) as conn:
@@ -62,11 +71,4 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
                 [(f"DEMO-{n:04d}", 22 * args.speed) for n in range(1, args.chargers + 1)],
             )
 
-    options = demo.DemoOptions(
-        chargers=args.chargers,
-        meters=args.meters,
-        ocpp_port=args.ocpp_port,
-        dashboard_port=args.dashboard_port,
-        speed=args.speed,
-    )
     return demo.run(options, prepare, lambda line: print(line, flush=True))

@@ -1,4 +1,5 @@
-"""`wattline ocpp`, `charger`, `idtag`, `command` and `simulate chargers`. Wiring only."""
+"""`wattline ocpp`, `charger`, `meter`, `idtag`, `command` and `simulate chargers`. Wiring
+only (`meter add` is here beside `charger add`: both register devices before they connect)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "port": args.port,
         "tls_cert": args.tls_cert,
         "tls_key": args.tls_key,
+        "tls_ca": args.tls_ca,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if (config.tls_cert is None) != (config.tls_key is None):
         print("wattline ocpp: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
+    if config.tls_ca is not None and config.tls_cert is None:
+        print("wattline ocpp: --tls-ca needs --tls-cert and --tls-key", file=sys.stderr)
         return 2
     scheme = "wss" if config.tls_cert else "ws"
     print(f"OCPP 1.6-J central system on {scheme}://{config.host}:{config.port}/ocpp/{{id}}")
@@ -46,12 +51,26 @@ def _charger_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.ask_password:
         password = getpass.getpass(f"password for {args.charge_point_id}: ")
     try:
-        admin.save_charge_point(settings.database_url, args.charge_point_id, password)
-    except psycopg.Error as exc:
+        admin.save_charge_point(settings.database_url, args.charge_point_id, password, args.profile)
+    except (ValueError, psycopg.Error) as exc:
         print(f"wattline charger add: {exc}", file=sys.stderr)
         return 2
-    auth = "with a password" if password else "without a password"
-    print(f"charge point {args.charge_point_id} saved, accepted, {auth}")
+    auth = "with a new password" if password else "password unchanged"
+    profile = f"security profile {args.profile}" if args.profile else "profile unchanged"
+    print(f"charge point {args.charge_point_id} saved, accepted, {auth}, {profile}")
+    return 0
+
+
+def _meter_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import meter_admin
+
+    try:
+        meter_admin.save_meter(settings.database_url, args.serial, args.kind, args.dual_rate)
+    except psycopg.Error as exc:
+        print(f"wattline meter add: {exc}", file=sys.stderr)
+        return 2
+    elements = "A and B" if args.dual_rate else "SINGLE"
+    print(f"meter {args.serial} saved ({args.kind}, register {elements})")
     return 0
 
 
@@ -121,6 +140,9 @@ def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubPar
     o.add_argument("--port", type=int, help="listen port (default: WATTLINE_OCPP_PORT or 9000)")
     o.add_argument("--tls-cert", type=Path, help="certificate chain (PEM) for wss://")
     o.add_argument("--tls-key", type=Path, help="private key (PEM) for wss://")
+    o.add_argument(
+        "--tls-ca", type=Path, help="CA bundle for client certificates (security profile 3)"
+    )
     o.set_defaults(func=_serve)
 
     c = sub.add_parser("charger", help="register charge points").add_subparsers(
@@ -131,7 +153,22 @@ def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubPar
     secret = add.add_mutually_exclusive_group()
     secret.add_argument("--password", help="HTTP Basic password (security profile 1/2)")
     secret.add_argument("--ask-password", action="store_true", help="prompt for the password")
+    add.add_argument(
+        "--profile",
+        type=int,
+        choices=[1, 2, 3],
+        help="security profile: 1 Basic, 2 Basic over TLS, 3 TLS client certificate (CN = ID)",
+    )
     add.set_defaults(func=_charger_add)
+
+    mt = sub.add_parser("meter", help="register meters").add_subparsers(
+        dest="meter_action", required=True
+    )
+    meter = mt.add_parser("add", help="add or update a meter, with its registers")
+    meter.add_argument("serial")
+    meter.add_argument("--kind", choices=["prepay", "prosumer"], default="prepay")
+    meter.add_argument("--dual-rate", action="store_true", help="registers A and B (else SINGLE)")
+    meter.set_defaults(func=_meter_add)
 
     t = sub.add_parser("idtag", help="manage id tags").add_subparsers(
         dest="idtag_action", required=True

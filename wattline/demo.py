@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STOP_TIMEOUT_S = 10.0
+DEVICE_PREFIX = "DEMO"  # simulated charge points DEMO-0001, ...; meters DEMO000000, ...
 # How a child runs `wattline ARGS` (the same interpreter, so the same environment).
 ENTRY = [sys.executable, "-m", "wattline.cli"]
 
@@ -69,7 +70,7 @@ def commands(options: DemoOptions) -> list[tuple[str, list[str]]]:
                 "--kwh-max",
                 "30",
                 "--prefix",
-                "DEMO",
+                DEVICE_PREFIX,
             ],
         ),  # fmt: skip
         (
@@ -82,10 +83,25 @@ def commands(options: DemoOptions) -> list[tuple[str, list[str]]]:
                 "--interval",
                 interval,
                 "--serial-prefix",
-                "DEMO",
+                DEVICE_PREFIX,
             ],
         ),  # fmt: skip
     ]
+
+
+def register_devices(dsn: str, options: DemoOptions) -> None:
+    """Register the simulated chargers and meters, as an operator would (`wattline charger add`,
+    `wattline meter add`): unknown devices are refused by default."""
+    from ingest import meter_admin
+    from ingest.mqtt.fleet import PrepayMeter, make_fleet
+    from ingest.ocpp import admin
+
+    for n in range(1, options.chargers + 1):
+        admin.save_charge_point(dsn, f"{DEVICE_PREFIX}-{n:04d}", None)
+    for meter in make_fleet(options.meters, 0, DEVICE_PREFIX):
+        prepay = isinstance(meter, PrepayMeter)
+        dual_rate = prepay and meter.dual_rate
+        meter_admin.save_meter(dsn, meter.serial, "prepay" if prepay else "prosumer", dual_rate)
 
 
 class Children:

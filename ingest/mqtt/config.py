@@ -24,7 +24,7 @@ class MqttConfig:
     client_id: str = "wattline-ingest"
     shared_group: str | None = None
     topic_prefix: str = "meters"
-    allow_unknown_meters: bool = True
+    allow_unknown_meters: bool = False
     max_future_s: float = 600.0  # clocks drift; further ahead than this is a broken clock
     min_time: datetime = edge.DEFAULT_MIN_TIME  # earlier: a clock never set (1970)
     session_expiry_s: int = 7 * 24 * 3600  # the broker keeps our queue this long while we're away
@@ -108,7 +108,7 @@ class MqttConfig:
             client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
             shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
             topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
-            allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", True),
+            allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", False),
             # WATTLINE_MAX_FUTURE_S is shared with the OCPP central system; the MQTT name came
             # first and, being the more specific, wins when both are set.
             max_future_s=window.max_future.total_seconds(),

@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from psycopg.types.json import Jsonb
 
-from ingest.ocpp.auth import hash_password
+from ingest.ocpp.auth import hash_password, identity_from
 from sql import db, queries
 
 ACTIONS = (
@@ -25,12 +26,23 @@ ACTIONS = (
 )
 
 
-def save_charge_point(dsn: str, charge_point_id: str, password: str | None) -> None:
+def save_charge_point(
+    dsn: str, charge_point_id: str, password: str | None, profile: int | None = None
+) -> None:
+    """Add or update a charge point; a profile or password left None keeps what it had."""
+    if identity_from(quote(charge_point_id, safe="")) != charge_point_id:
+        raise ValueError("an identity is 1-48 printable ASCII characters, without '/'")
+    if profile == 2 and not password:
+        raise ValueError("security profile 2 is HTTP Basic over TLS: give it a password")
     password_hash = hash_password(password) if password else None
     with db.connect(dsn) as conn:
         conn.execute(
             queries.get("save_charge_point"),
-            {"charge_point_id": charge_point_id, "password_hash": password_hash},
+            {
+                "charge_point_id": charge_point_id,
+                "password_hash": password_hash,
+                "security_profile": profile,
+            },
         )
 
 

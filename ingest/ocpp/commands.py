@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -23,6 +23,7 @@ from ocpp.exceptions import OCPPError
 from psycopg.types.json import Jsonb
 from websockets.exceptions import ConnectionClosed
 
+from ingest.ocpp import redact
 from ingest.ocpp.frames import ERROR_CODES_1_6
 from ingest.ocpp.lookup import DatabaseUnavailable, Lookup
 from sql import db, queries
@@ -33,6 +34,8 @@ CHANNEL = "wattline_commands"
 # Between a command's sent_at (the claim) and its sender writing the time-out lie an await and
 # a round trip; a sweep waits this long past the time-out before calling the sender dead.
 SWEEP_MARGIN_S = 30.0
+# ChangeConfiguration answers after which the charge point uses the new AuthorizationKey.
+KEY_TAKEN = ("Accepted", "RebootRequired")
 
 
 def sweep_params(timeout_s: float, expiry_s: float) -> dict[str, float]:
@@ -50,6 +53,7 @@ class CommandDispatcher:
         expiry_s: float,
         sweep_interval_s: float = 30.0,
         retry_interval_s: float = 2.0,
+        on_new_key: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.dsn = dsn
         self.lookup = lookup
@@ -57,6 +61,8 @@ class CommandDispatcher:
         self.timeout_s = timeout_s
         self.retry_interval_s = retry_interval_s
         self.sweep_interval_s = sweep_interval_s
+        # Called when a charge point accepts a new AuthorizationKey (its next login's password).
+        self.on_new_key = on_new_key
         self._sweep = sweep_params(timeout_s, expiry_s)
         self.listening = asyncio.Event()
         self._listener: asyncio.Task | None = None
@@ -137,12 +143,17 @@ class CommandDispatcher:
     async def _send(self, charge_point_id: str, command: dict[str, Any]) -> None:
         response, error, status = None, None, "answered"
         connection = self.connection_of(charge_point_id)
+        payload, new_key = await self._with_secret(command)
         try:
             if connection is None:
                 raise ConnectionError("the charge point disconnected")
+            if payload is None:
+                raise ValueError("its AuthorizationKey is gone (taken by an earlier claim)")
             response = await asyncio.wait_for(
-                connection.send_command(command["action"], command["payload"]), self.timeout_s
+                connection.send_command(command["action"], payload), self.timeout_s
             )
+            if new_key is not None and response.get("status") in KEY_TAKEN:
+                await self._new_key(charge_point_id, new_key)
         except TimeoutError:
             status, error = "timed_out", f"no answer within {self.timeout_s:g} s"
         except OCPPError as exc:
@@ -159,10 +170,33 @@ class CommandDispatcher:
         params = {
             "id": command["id"],
             "status": status,
-            "response": Jsonb(response) if response is not None else None,
+            "response": Jsonb(redact.payload(response)) if response is not None else None,
             "error": error,
         }
         try:
             await self.lookup.one(("finish_command", params))
         except DatabaseUnavailable:
             log.error("command %s: %s; the database is away to record it", command["id"], status)
+
+    async def _with_secret(self, command: dict[str, Any]) -> tuple[dict | None, str | None]:
+        """The payload to send, with the AuthorizationKey the row does not keep (0019) put back,
+        and that key; it lives only here, in memory, until the answer comes."""
+        payload = command["payload"]
+        if command["action"] != "ChangeConfiguration" or not redact.is_authorization_key(payload):
+            return payload, None
+        try:
+            row = await self.lookup.one(("take_command_secret", {"command_id": command["id"]}))
+        except DatabaseUnavailable:
+            row = None
+        if row is None:
+            return None, None
+        return {**payload, "value": row["value"]}, row["value"]
+
+    async def _new_key(self, charge_point_id: str, key: str) -> None:
+        if self.on_new_key is None:
+            return
+        try:
+            await self.on_new_key(charge_point_id, key)
+        except (DatabaseUnavailable, psycopg.Error) as exc:
+            # The charge point will log in with a key we could not record: say so loudly.
+            log.error("%s: accepted a new AuthorizationKey, not stored: %s", charge_point_id, exc)

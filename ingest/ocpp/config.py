@@ -16,9 +16,20 @@ class OcppConfig:
     host: str = "0.0.0.0"
     port: int = 9000
     # Refused unknown charge points get HTTP 404 at the handshake.
-    allow_unknown_chargers: bool = True
-    tls_cert: Path | None = None  # both set: wss:// (security profile 2)
+    allow_unknown_chargers: bool = False
+    tls_cert: Path | None = None  # both set: wss:// (security profiles 2 and 3)
     tls_key: Path | None = None
+    tls_ca: Path | None = None  # CA bundle for client certificates (security profile 3)
+    # A TLS-terminating proxy in front: plain connections count as TLS for profile 2.
+    trust_proxy_tls: bool = False
+    max_connections: int = 10_000  # beyond: HTTP 503 at the handshake
+    # Threads that check passwords, and only that: half the cores (argon2 holds no GIL, so two
+    # threads on two cores would leave the event loop none while a fleet reconnects).
+    auth_workers: int = max(1, min(4, (os.cpu_count() or 2) // 2))
+    auth_cache_s: float = 600.0  # a good password is not hashed again for this long
+    # Failed handshakes per remote address and per identity: a burst, then so many a minute.
+    failures_burst: int = 10
+    failures_per_minute: float = 10.0
     max_frame_bytes: int = 65_536
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 20.0
@@ -40,6 +51,9 @@ class OcppConfig:
         cert, key = env.get("WATTLINE_OCPP_TLS_CERT"), env.get("WATTLINE_OCPP_TLS_KEY")
         if bool(cert) != bool(key):
             raise SystemExit("set both WATTLINE_OCPP_TLS_CERT and _TLS_KEY, or neither")
+        ca = env.get("WATTLINE_OCPP_TLS_CA")
+        if ca and not cert:
+            raise SystemExit("WATTLINE_OCPP_TLS_CA needs WATTLINE_OCPP_TLS_CERT and _TLS_KEY")
 
         def number(suffix: str, default: float) -> float:
             return positive(env, f"WATTLINE_OCPP_{suffix}", default)
@@ -47,9 +61,12 @@ class OcppConfig:
         return cls(
             host=env.get("WATTLINE_OCPP_HOST", cls.host),
             port=int(number("PORT", cls.port)),
-            allow_unknown_chargers=flag(env, "WATTLINE_ALLOW_UNKNOWN_CHARGERS", True),
+            allow_unknown_chargers=flag(env, "WATTLINE_ALLOW_UNKNOWN_CHARGERS", False),
             tls_cert=Path(cert) if cert else None,
             tls_key=Path(key) if key else None,
+            tls_ca=Path(ca) if ca else None,
+            trust_proxy_tls=flag(env, "WATTLINE_OCPP_TRUST_PROXY_TLS", False),
+            max_connections=int(number("MAX_CONNECTIONS", cls.max_connections)),
             max_frame_bytes=int(number("MAX_FRAME_BYTES", cls.max_frame_bytes)),
             ping_interval_s=number("PING_INTERVAL", cls.ping_interval_s),
             ping_timeout_s=number("PING_TIMEOUT", cls.ping_timeout_s),

@@ -18,6 +18,7 @@ from typing import Any
 
 from ingest import edge
 from ingest.edge import pg_text
+from ingest.ocpp import redact
 from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ class FrameLog:
         """Keep ``frame``; ``message`` is what ``parse`` makes of it, if the caller has it
         already (parsing every frame again here cost as much as the handler), or just its head
         ``[type, id, action]`` when the payload could not be read (``payload_kept=False``)."""
+        if redact.mentions_secret(frame):  # an AuthorizationKey's value is never stored
+            frame, message = redact.text(frame), _UNPARSED
         if message is _UNPARSED:
             message = parse(frame)
         at, action = datetime.now(UTC), self._action(message)

@@ -1,8 +1,10 @@
 """Direct queries for answers a charge point waits on (credentials, id tags, transaction ids)
 and for operator commands.
 
-One connection, reconnected on demand. When the database is unreachable every call raises
-``DatabaseUnavailable`` quickly, and callers fall back to what they can answer without it.
+A few connections (``size``), each reconnected on demand, so that a handshake's credential
+look-up does not queue behind a slow statement on another one (a command claim waiting on a
+row lock, say). When the database is unreachable every call raises ``DatabaseUnavailable``
+quickly, and callers fall back to what they can answer without it.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ class DatabaseUnavailable(Exception):
 
 
 class Lookup:
-    def __init__(self, dsn: str, *, connect_timeout_s: int = 2) -> None:
+    def __init__(self, dsn: str, *, connect_timeout_s: int = 2, size: int = 4) -> None:
         self.dsn = dsn
         self.connect_timeout_s = connect_timeout_s
-        self._conn: psycopg.AsyncConnection | None = None
-        self._lock = asyncio.Lock()
+        self._free: asyncio.Queue[_Slot] = asyncio.Queue()
+        self._slots = [_Slot() for _ in range(size)]
+        for slot in self._slots:
+            self._free.put_nowait(slot)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
+        for slot in self._slots:
+            if slot.conn is not None:
+                await slot.conn.close()
 
     async def one(self, *statements: tuple[str, dict[str, Any]]) -> dict[str, Any] | None:
         """Run named queries in one transaction; the first row of the last one."""
@@ -50,16 +55,22 @@ class Lookup:
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[psycopg.AsyncConnection]:
-        async with self._lock:
-            try:
-                if self._conn is None or self._conn.closed or self._conn.broken:
-                    self._conn = await psycopg.AsyncConnection.connect(
-                        db.with_session_options(self.dsn),
-                        autocommit=True,
-                        row_factory=dict_row,
-                        connect_timeout=self.connect_timeout_s,
-                    )
-                yield self._conn
-            except psycopg.OperationalError as exc:
-                self._conn = None
-                raise DatabaseUnavailable(str(exc)) from exc
+        slot = await self._free.get()
+        try:
+            if slot.conn is None or slot.conn.closed or slot.conn.broken:
+                slot.conn = await psycopg.AsyncConnection.connect(
+                    db.with_session_options(self.dsn),
+                    autocommit=True,
+                    row_factory=dict_row,
+                    connect_timeout=self.connect_timeout_s,
+                )
+            yield slot.conn
+        except psycopg.OperationalError as exc:
+            slot.conn = None
+            raise DatabaseUnavailable(str(exc)) from exc
+        finally:
+            self._free.put_nowait(slot)
+
+
+class _Slot:
+    conn: psycopg.AsyncConnection | None = None

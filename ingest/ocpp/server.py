@@ -1,9 +1,12 @@
 """The WebSocket server: ``ws(s)://HOST:PORT/ocpp/{charge_point_id}``, subprotocol ocpp1.6.
 
-The handshake decides who may connect (unknown charge points, HTTP Basic passwords); each
-connection gets a ``CentralSystemChargePoint``. A second connection with the same identity
-replaces the first; dead peers are found by WebSocket ping time-outs; frames over the size
-limit close the connection (1009). One writer serves every connection, so commits are shared.
+The handshake decides who may connect (identity syntax, unknown charge points, security
+profiles: HTTP Basic passwords, TLS, client certificates) and records every refusal in
+``security_events``; each connection gets a ``CentralSystemChargePoint``. A second connection
+with the same identity replaces the first only if it proved the same credentials (else 409);
+across processes, an advisory lock per identity (``presence``) keeps one live connection. Dead
+peers are found by WebSocket ping time-outs; frames over the size limit close the connection
+(1009). One writer serves every connection, so commits are shared.
 """
 
 from __future__ import annotations
@@ -14,19 +17,30 @@ import logging
 import signal
 import ssl
 import time
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
-from ingest.ocpp.auth import check_connection
+from ingest.ocpp import redact
+from ingest.ocpp.auth import (
+    Verdict,
+    basic_credentials,
+    check_connection,
+    hash_password,
+    identity_from,
+)
 from ingest.ocpp.commands import CommandDispatcher
 from ingest.ocpp.config import OcppConfig
+from ingest.ocpp.gate import Busy, FailureLimiter, Passwords
 from ingest.ocpp.handlers import CentralSystemChargePoint
 from ingest.ocpp.heap import Heap
 from ingest.ocpp.lookup import DatabaseUnavailable, Lookup
+from ingest.ocpp.presence import Presence
+from ingest.ocpp.security_log import SecurityEvents
 from ingest.ocpp.service import ChargingService
 from ingest.supervise import Watchdog
 from ingest.writer import Writer
@@ -39,14 +53,19 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def charge_point_id_of(path: str) -> str | None:
-    """The identity in ``/ocpp/{id}``, or None when the path is not one."""
+    """The identity in ``/ocpp/{id}``, or None when the path is not one (auth.identity_from)."""
     path = urlsplit(path).path
     if not path.startswith(PATH_PREFIX):
         return None
-    identity = unquote(path[len(PATH_PREFIX) :])
-    if not 1 <= len(identity) <= 48 or "/" in identity:
-        return None
-    return identity
+    return identity_from(path[len(PATH_PREFIX) :])
+
+
+# Credentials kept for handshakes while the database is away (the oldest forgotten first).
+MAX_KNOWN = 200_000
+
+# Refusals that spend a token of the remote address's and the identity's failure budget; a
+# missing password is not one (clients may send it only once challenged with the 401).
+FAILURES = frozenset({"unknown_identity", "bad_password", "bad_identity", "certificate_mismatch"})
 
 
 class CentralSystem:
@@ -57,6 +76,15 @@ class CentralSystem:
         )
         self.lookup = Lookup(dsn)
         self.service = ChargingService(self.writer, self.lookup)
+        redact.install()
+        self.passwords = Passwords(workers=config.auth_workers, ttl_s=config.auth_cache_s)
+        limits = (config.failures_burst, config.failures_per_minute)
+        self.failures_by_address = FailureLimiter(*limits)
+        self.failures_by_identity = FailureLimiter(*limits)
+        self.security = SecurityEvents(dsn)
+        self.presence = Presence(dsn)
+        # Handshakes accepted whose connection has not started yet, by identity.
+        self._arriving: dict[str, ServerConnection] = {}
         self.connected: dict[str, CentralSystemChargePoint] = {}
         self.commands = CommandDispatcher(
             dsn,
@@ -65,6 +93,7 @@ class CentralSystem:
             timeout_s=config.command_timeout_s,
             expiry_s=config.command_expiry_s,
             sweep_interval_s=config.command_sweep_interval_s,
+            on_new_key=self._store_new_key,
         )
         self._known: dict[str, dict] = {}  # credentials, for handshakes while the database is away
         self._registration: dict[ServerConnection, str] = {}
@@ -78,6 +107,7 @@ class CentralSystem:
         return self._server.sockets[0].getsockname()[1]
 
     async def start(self) -> None:
+        self.security.start()
         await self.writer.start()
         self._server = await serve(
             self._serve_connection,
@@ -101,6 +131,9 @@ class CentralSystem:
         await self._step("commands stopped", self.commands.stop())
         await self._step("writer flushed", self.writer.stop())
         await self._step("lookups closed", self.lookup.close())
+        await self._step("security events stored", self.security.stop())
+        await self.presence.close()  # the identities' locks go with its session
+        self.passwords.close()
         self.heap.stop()
 
     async def _close_server(self) -> None:
@@ -142,48 +175,177 @@ class CentralSystem:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        if self.config.tls_ca is not None:
+            # Optional at the TLS layer: profile 1 and 2 charge points have no certificate; the
+            # handshake asks for one of those set to profile 3. One presented must verify.
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(cafile=str(self.config.tls_ca))
         return context
 
     async def _check_handshake(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        address = _address_of(connection)
+        if not urlsplit(request.path).path.startswith(PATH_PREFIX):
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "use /ocpp/{charge_point_id}\n")
+        raw_identity = urlsplit(request.path).path[len(PATH_PREFIX) :]
+        if self.failures_by_address.limited(address):
+            # Not recorded one by one: the failures that led here were.
+            return self._refuse(connection, 429, "too many failed attempts", None, address, None)
         identity = charge_point_id_of(request.path)
         if identity is None:
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "use /ocpp/{charge_point_id}\n")
+            reason = "not a charge point identity (printable ASCII, no '/', 1-48 characters)"
+            return self._refuse(connection, 400, reason, raw_identity, address, "bad_identity")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
             return connection.respond(http.HTTPStatus.BAD_REQUEST, "subprotocol ocpp1.6 needed\n")
+        if len(self.connected) + len(self._arriving) >= self.config.max_connections:
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "try again later\n")
+        authorization = request.headers.get("Authorization")
+        if self.passwords.full and authorization and not self._known_login(identity, authorization):
+            # A fleet reconnecting at once: its retries must not cost a look-up each until a
+            # password can be checked again (logins checked before still go through).
+            return _busy(connection)
         try:
             known = await self.lookup.one(
                 ("charge_point_credentials", {"charge_point_id": identity})
             )
-            if known is None:
-                self._known.pop(identity, None)
+            if known is not None or self.config.allow_unknown_chargers:
+                self._known[identity] = known  # "not registered" is an answer to keep too
+                if len(self._known) > MAX_KNOWN:
+                    self._known.pop(next(iter(self._known)))
             else:
-                self._known[identity] = known
+                self._known.pop(identity, None)
         except DatabaseUnavailable:
-            known = self._known.get(identity)
-            if known is None and not self.config.allow_unknown_chargers:
+            if identity not in self._known:
+                # Nobody can tell whether it needs a password: never let it in unchecked.
                 return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
-        verdict = await asyncio.to_thread(
-            check_connection,
+            known = self._known[identity]
+        verdict = check_connection(
             identity,
             known,
-            request.headers.get("Authorization"),
+            authorization,
             allow_unknown=self.config.allow_unknown_chargers,
+            tls=connection.transport.get_extra_info("sslcontext") is not None,
+            peer_cn=_peer_cn(connection),
+            trust_proxy_tls=self.config.trust_proxy_tls,
         )
+        if verdict.password is not None:
+            verdict = await self._check_password(identity, known, verdict.password, address)
+        if verdict.status == http.HTTPStatus.SERVICE_UNAVAILABLE:
+            return _busy(connection)
         if verdict.status is not None:
-            log.warning("%s: refused at the handshake (%s)", identity, verdict.reason)
-            response = connection.respond(verdict.status, verdict.reason + "\n")
+            refused = self._refuse(
+                connection, verdict.status, verdict.reason, identity, address, verdict.event
+            )
             if verdict.status == http.HTTPStatus.UNAUTHORIZED:
-                response.headers["WWW-Authenticate"] = 'Basic realm="wattline", charset="UTF-8"'
-            return response
+                refused.headers["WWW-Authenticate"] = 'Basic realm="wattline", charset="UTF-8"'
+            return refused
+        return await self._admit(connection, identity, known, verdict, address)
+
+    async def _check_password(
+        self, identity: str, known: dict, password: str, address: str
+    ) -> Verdict:
+        stored = known["password_hash"]
+        wrong = Verdict(401, "wrong identity or password", "bad_password")
+        if self.passwords.cached(identity, password, stored):
+            return Verdict(None, credentialed=True)
+        by_address, by_identity = self.failures_by_address, self.failures_by_identity
+        if by_identity.limited(identity) or by_address.limited(address):
+            # Only a password checked before gets in while its identity is under attack.
+            return Verdict(429, "too many failed attempts", None)
+        try:
+            with by_address.attempt(address), by_identity.attempt(identity):
+                checked = await self.passwords.check(identity, password, stored)
+        except Busy:
+            return Verdict(503, BUSY, None)
+        if not checked.ok:
+            return wrong
+        if checked.rehash:
+            self._spawn(self._rehash(identity, password, stored))
+        return Verdict(None, credentialed=True)
+
+    def _known_login(self, identity: str, authorization: str) -> bool:
+        """The password in ``authorization`` was checked for ``identity`` a while ago."""
+        known = self._known.get(identity)
+        credentials = basic_credentials(authorization)
+        if not known or not known["password_hash"] or credentials is None:
+            return False
+        username, password = credentials
+        return username == identity and self.passwords.cached(
+            identity, password, known["password_hash"]
+        )
+
+    async def _admit(
+        self,
+        connection: ServerConnection,
+        identity: str,
+        known: dict | None,
+        verdict: Verdict,
+        address: str,
+    ) -> Response | None:
+        """One live connection per identity: a newcomer that proved the charge point's
+        credentials replaces the one here; anything else is refused while it lives."""
+        arriving = self._arriving.get(identity)
+        if arriving is not None and arriving.state is State.CLOSED:
+            del self._arriving[identity]  # accepted, then gone before its connection started
+        here = identity in self.connected or identity in self._arriving
+        if here and not verdict.credentialed:
+            reason = "already connected; only its credentials can replace that connection"
+            return self._refuse(connection, 409, reason, identity, address, "takeover_refused")
+        self._arriving[identity] = connection
+        if not here and identity not in self.presence.held:
+            if await self.presence.take(identity) is False:
+                if self._arriving.get(identity) is connection:
+                    del self._arriving[identity]
+                reason = "already connected to another central system process"
+                return self._refuse(connection, 409, reason, identity, address, "takeover_refused")
         self._registration[connection] = known["registration_status"] if known else "Accepted"
         return None
+
+    def _refuse(
+        self,
+        connection: ServerConnection,
+        status: int,
+        reason: str,
+        identity: str | None,
+        address: str,
+        event: str | None = "refused",
+    ) -> Response:
+        if event is not None:
+            self.security.record(event, identity, address, status=status, reason=reason)
+        if event in FAILURES:
+            self.failures_by_address.failed(address)
+            if identity is not None and event != "bad_identity":
+                self.failures_by_identity.failed(identity)
+        return connection.respond(http.HTTPStatus(status), reason + "\n")
+
+    async def _rehash(self, identity: str, password: str, old_hash: str) -> None:
+        new_hash = await self.passwords.run(hash_password, password)
+        params = {"charge_point_id": identity, "new_hash": new_hash, "old_hash": old_hash}
+        try:
+            await self.lookup.one(("rehash_password", params))
+        except DatabaseUnavailable:
+            pass  # the next login tries again
+
+    async def _store_new_key(self, identity: str, key: str) -> None:
+        """A charge point took a new AuthorizationKey: its next login uses it as password."""
+        new_hash = await self.passwords.run(hash_password, key)
+        params = {"charge_point_id": identity, "password_hash": new_hash}
+        await self.lookup.one(("set_password_hash", params))
+        self._known.pop(identity, None)
+        self.security.record("authorization_key_changed", identity, None)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _serve_connection(self, connection: ServerConnection) -> None:
         identity = charge_point_id_of(connection.request.path)
         assert identity is not None  # the handshake refused anything else
+        if self._arriving.get(identity) is connection:
+            del self._arriving[identity]
         charge_point = CentralSystemChargePoint(
             identity,
             connection,
@@ -207,11 +369,37 @@ class CentralSystem:
         finally:
             if self.connected.get(identity) is charge_point:
                 del self.connected[identity]
+                if identity not in self._arriving:
+                    self.presence.give_up(identity)
             await charge_point.frames.flush()
             self.heap.connection_closed()
 
     def _close_later(self, charge_point: CentralSystemChargePoint, reason: str) -> None:
         # The old peer may be dead; closing waits for it, the new connection must not.
-        task = asyncio.create_task(charge_point._connection.close(1000, reason))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._spawn(charge_point._connection.close(1000, reason))
+
+
+BUSY = "busy, try again"
+
+
+def _busy(connection: ServerConnection) -> Response:
+    response = connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, BUSY + "\n")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _address_of(connection: ServerConnection) -> str:
+    peer = connection.remote_address
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
+def _peer_cn(connection: ServerConnection) -> str | None:
+    """The common name of a client certificate that verified against WATTLINE_OCPP_TLS_CA."""
+    cert = connection.transport.get_extra_info("peercert")
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None

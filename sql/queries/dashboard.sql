@@ -62,7 +62,7 @@ SELECT time_bucket(%(bucket)s::interval, time) AS bucket, connector_id,
 
 -- dash_ocpp_log --
 SELECT time, direction, message_type, action, message_id, coalesce(payload::text, raw) AS payload
-  FROM wattline.ocpp_messages
+  FROM wattline.ocpp_log  -- redacted (0019)
  WHERE charge_point_id = %(charge_point_id)s
  ORDER BY time DESC
  LIMIT %(limit)s;
@@ -70,7 +70,7 @@ SELECT time, direction, message_type, action, message_id, coalesce(payload::text
 -- dash_commands --
 SELECT id, action, payload::text AS payload, status, requested_by, requested_at, answered_at,
        response::text AS response, error
-  FROM wattline.commands
+  FROM wattline.command_log  -- redacted (0019)
  WHERE charge_point_id = %(charge_point_id)s
  ORDER BY id DESC
  LIMIT %(limit)s;

@@ -120,7 +120,7 @@ SELECT connector_id FROM wattline.transactions t
  LIMIT 1;
 
 -- charge_point_credentials --
-SELECT id, password_hash, registration_status FROM wattline.charge_points
+SELECT id, password_hash, registration_status, security_profile FROM wattline.charge_points
  WHERE id = %(charge_point_id)s;
 
 -- id_tag_with_parent --
@@ -131,10 +131,11 @@ SELECT t.id_tag, t.status, t.expiry, t.parent,
  WHERE t.id_tag = %(id_tag)s;
 
 -- save_charge_point --
-INSERT INTO wattline.charge_points (id, password_hash, registration_status)
-VALUES (%(charge_point_id)s, %(password_hash)s, 'Accepted')
+INSERT INTO wattline.charge_points (id, password_hash, registration_status, security_profile)
+VALUES (%(charge_point_id)s, %(password_hash)s, 'Accepted', coalesce(%(security_profile)s, 1))
 ON CONFLICT (id) DO UPDATE
    SET password_hash = coalesce(EXCLUDED.password_hash, charge_points.password_hash),
+       security_profile = coalesce(%(security_profile)s, charge_points.security_profile),
        registration_status = 'Accepted';
 
 -- save_id_tag --

@@ -76,6 +76,7 @@ class Ingests:
             "WATTLINE_OCPP_HOST": "127.0.0.1",
             "WATTLINE_OCPP_PORT": str(free_port()),
             "WATTLINE_OCPP_SPOOL": str(spool or self.workdir / "spool" / "ocpp.jsonl"),
+            "WATTLINE_ALLOW_UNKNOWN_CHARGERS": "true",  # the drill's fleet is not registered
         }
         return self._add(Ingest("ocpp", env, self.workdir))
 
@@ -86,6 +87,7 @@ class Ingests:
             "WATTLINE_MQTT_CLIENT_ID": f"wattline-drill-{self.tag}",
             "WATTLINE_MQTT_TOPIC_PREFIX": self.topic_prefix,
             "WATTLINE_MQTT_SPOOL": str(spool or self.workdir / "spool" / "mqtt.jsonl"),
+            "WATTLINE_ALLOW_UNKNOWN_METERS": "true",  # the drill's fleet is not registered
         }
         return self._add(Ingest("mqtt", env, self.workdir))
 

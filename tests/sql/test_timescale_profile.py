@@ -79,7 +79,7 @@ def test_policies_refresh_compress_and_retain(tuple_conn):
     compressed = {j[1] for j in jobs if j[0] == "policy_compression"}
     assert compressed == SERIES
     retention = {j[1]: j[2] for j in jobs if j[0] == "policy_retention"}
-    assert set(retention) == {"ocpp_messages", "ingest_rejects"}
+    assert set(retention) == {"ocpp_messages", "ingest_rejects", "security_events"}
     assert '"drop_after": "30 days"' in retention["ocpp_messages"]
 
 

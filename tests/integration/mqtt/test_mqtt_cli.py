@@ -17,6 +17,7 @@ def _env(mqtt_config, db_url: str) -> dict[str, str]:
         "MQTT_URL": "mqtt://127.0.0.1:1883",
         "WATTLINE_MQTT_TOPIC_PREFIX": mqtt_config.topic_prefix,
         "WATTLINE_MQTT_CLIENT_ID": mqtt_config.client_id,
+        "WATTLINE_ALLOW_UNKNOWN_METERS": "true",  # the simulated fleet is not registered
     }
 
 

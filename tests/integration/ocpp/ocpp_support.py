@@ -6,6 +6,7 @@ input). A module of its own name: test directories each have a conftest, so impo
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from typing import Any
 
 import psycopg
 import websockets
+from databases import drop_database
 from ocpp.v16 import ChargePoint
 
 from ingest.ocpp.config import OcppConfig
@@ -40,6 +42,21 @@ async def running(config: OcppConfig, dsn: str) -> AsyncIterator[CentralSystem]:
         yield system
     finally:
         await system.stop()
+
+
+async def seen_then_database_gone(system: CentralSystem, name: str, *identities: str) -> None:
+    """Each charge point connects once (its credentials cached), then database ``name`` is
+    dropped: a charge point never seen would be refused (503) while the database is away."""
+    for identity in identities:
+        async with charge_point(system, identity):
+            pass
+    drop_database(name)
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    """HTTP Basic, as a charge point of security profile 1 or 2 sends it."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 def url_of(system: CentralSystem, identity: str) -> str:

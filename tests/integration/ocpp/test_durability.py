@@ -8,7 +8,14 @@ from dataclasses import replace
 
 from databases import copy_database, database_url, drop_database
 from ocpp.v16 import call
-from ocpp_support import TEST_CONFIG, charge_point, eventually, query, running
+from ocpp_support import (
+    TEST_CONFIG,
+    charge_point,
+    eventually,
+    query,
+    running,
+    seen_then_database_gone,
+)
 
 T0 = "2024-01-27T09:45:00Z"
 
@@ -32,12 +39,14 @@ async def test_a_stop_for_an_unknown_transaction_is_confirmed_and_kept_once(cent
 
 
 async def test_data_confirmed_while_the_database_is_away_is_all_there_after(template_db, tmp_path):
-    # The database does not exist yet: every connection is refused, as when the server is down.
     name = f"wattline_test_{uuid.uuid4().hex[:12]}"
     url = database_url(name)
     spool = tmp_path / "spool.jsonl"
+    copy_database(name, template_db)
     try:
         async with running(replace(TEST_CONFIG, spool_path=spool), url) as central:
+            # The database goes: every connection is refused, as when the server is down.
+            await seen_then_database_gone(central, name, "CP-OFF")
             async with charge_point(central, "CP-OFF") as cp:
                 await cp.call(call.BootNotification("Wallbox 22", "Acme"))
                 start = await cp.call(call.StartTransaction(1, "TAG-1", 5123, T0))

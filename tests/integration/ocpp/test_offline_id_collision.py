@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 
 from databases import copy_database, database_url, drop_database
 from ocpp.v16 import call
-from ocpp_support import TEST_CONFIG, charge_point, eventually, query, running
+from ocpp_support import (
+    TEST_CONFIG,
+    charge_point,
+    eventually,
+    query,
+    running,
+    seen_then_database_gone,
+)
 
 from ingest.ocpp import service
 from sql import queries
@@ -29,10 +36,12 @@ async def test_colliding_offline_starts_are_both_kept_and_found_by_the_id_told(
 ):
     monkeypatch.setattr(service, "offline_transaction_id", lambda *key: TOLD)
     name = f"wattline_test_{uuid.uuid4().hex[:12]}"
-    url = database_url(name)  # not created yet: the database is away
+    url = database_url(name)
     spool = tmp_path / "spool.jsonl"
+    copy_database(name, template_db)
     try:
         async with running(replace(TEST_CONFIG, spool_path=spool), url) as central:
+            await seen_then_database_gone(central, name, "CP-A", "CP-B")  # the database is away
             async with charge_point(central, "CP-A") as a, charge_point(central, "CP-B") as b:
                 for cp, connector, (at, wh) in [(a, 1, STARTS["CP-A"]), (b, 2, STARTS["CP-B"])]:
                     start = await cp.call(call.StartTransaction(connector, "TAG-1", wh, at))

@@ -68,7 +68,7 @@ def test_the_cli_adds_charge_points_id_tags_and_commands(db_url, monkeypatch, ca
     assert cli.main(cmd) == 0
     assert cli.main(["command", "CP-NOBODY", "Reset", '{"type": "Hard"}', "--wait", "0"]) == 2
     (cp,) = query(db_url, "SELECT password_hash, registration_status FROM wattline.charge_points")
-    assert cp["password_hash"].startswith("scrypt$") and "pw-123456" not in cp["password_hash"]
+    assert cp["password_hash"].startswith("$argon2id$") and "pw-123456" not in cp["password_hash"]
     assert cp["registration_status"] == "Accepted"
     tags = query(db_url, "SELECT id_tag, status, parent FROM wattline.id_tags ORDER BY id_tag")
     assert [(t["id_tag"], t["status"], t["parent"]) for t in tags] == [

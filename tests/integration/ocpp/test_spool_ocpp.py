@@ -8,7 +8,16 @@ import uuid
 from dataclasses import replace
 
 from databases import copy_database, database_url, drop_database
-from ocpp_support import TEST_CONFIG, eventually, exchange, execute, query, raw_socket, running
+from ocpp_support import (
+    TEST_CONFIG,
+    eventually,
+    exchange,
+    execute,
+    query,
+    raw_socket,
+    running,
+    seen_then_database_gone,
+)
 
 from ingest.ocpp.server import CentralSystem
 from ingest.supervise import EXIT_WRITER_DIED
@@ -63,8 +72,10 @@ async def test_a_full_spool_is_answered_as_such_and_confirms_again_later(
     name = f"wattline_test_{uuid.uuid4().hex[:12]}"
     url = database_url(name)
     spool = tmp_path / "spool.jsonl"
+    copy_database(name, template_db)
     try:
         async with running(replace(TEST_CONFIG, spool_path=spool), url) as central:
+            await seen_then_database_gone(central, name, "CP-FULL")  # the database is away
             async with raw_socket(central, "CP-FULL") as ws:
                 assert (await exchange(ws, meter_values("m1", 2)))[:2] == [3, "m1"]
                 answer = await exchange(ws, meter_values("m2", 40))  # ~12 KB: over the cap

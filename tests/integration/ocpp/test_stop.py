@@ -56,6 +56,7 @@ def test_a_signal_stops_the_server_cleanly(db_url, tmp_path, signum):
         **os.environ,
         "DATABASE_URL": db_url,
         "WATTLINE_OCPP_SPOOL": str(tmp_path / "spool.jsonl"),
+        "WATTLINE_ALLOW_UNKNOWN_CHARGERS": "true",  # CP-STOP is not registered
         "PYTHONPATH": str(ROOT),
     }
     cmd = [sys.executable, "-m", "wattline.cli", "ocpp", "--host", "127.0.0.1"]
