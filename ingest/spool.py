@@ -47,6 +47,7 @@ class Chunk:
     """Documents read for one replay transaction: (document, where its record starts)."""
 
     documents: list[tuple[Any, int]] = field(default_factory=list)
+    start: int = 0  # where it was read from
     end: int = 0  # the offset to record once they are committed
 
 
@@ -63,6 +64,7 @@ class Spool:
         # Appends (the live path) and replay's commits run on different threads: a commit must
         # not remove the file between an append's open and its write.
         self._lock = threading.Lock()
+        self._offset_lock = threading.Lock()
         self._open()
 
     def __bool__(self) -> bool:
@@ -173,17 +175,20 @@ class Spool:
 
     # -- replaying --
 
-    def read(self, weigh: Callable[[Any], int], budget: int) -> Chunk:
-        """Documents from the committed offset on, until their weight reaches ``budget``.
-        Damage on the way is quarantined and skipped (the chunk's end moves past it)."""
-        chunk = Chunk(end=self.offset)
+    def read(self, weigh: Callable[[Any], int], budget: int, start: int | None = None) -> Chunk:
+        """Documents from ``start`` (the committed offset) on, until their weight reaches
+        ``budget``. Damage on the way is quarantined and skipped (the chunk's end moves past
+        it). Replay reads the next chunk while the one before commits: from its end, which the
+        spool is never removed at while there is more after it."""
+        start = self.offset if start is None else start
+        chunk = Chunk(start=start, end=start)
         weight = 0
         if not self.path.exists():  # removed by hand: nothing left to replay
             log.error("spool %s: removed while %d bytes were left", self.path, self.backlog_bytes)
             self.size = self.offset = self._checked = 0
             return chunk
         with self.path.open("rb") as f:
-            for item in spool_format.scan(f, self.offset, self.size):
+            for item in spool_format.scan(f, start, self.size):
                 if isinstance(item, Damage):
                     self._damaged(f, item)
                     chunk.end = item.end
@@ -234,6 +239,10 @@ class Spool:
     def _write_offset(self) -> None:
         inode = self.path.stat().st_ino
         staging = self.offset_path.with_name(self.offset_path.name + ".new")
+        with self._offset_lock:  # a chunk's commit and damage found reading the next one
+            self._record_offset(staging, inode)
+
+    def _record_offset(self, staging: Path, inode: int) -> None:
         try:
             staging.write_text(f"{self.offset} {inode} {self._checked}\n")
             _fsync_file(staging)

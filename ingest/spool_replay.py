@@ -53,6 +53,7 @@ class Replay:
         # so a chunk too large to commit within the statement timeout cannot block replay.
         self.budget = min(writer.max_rows, FIRST_CHUNK_ROWS)
         self.bytes_per_row = 300.0  # of the spool, learnt from each chunk read
+        self._ahead: asyncio.Future | None = None  # the next chunk, read during a commit
 
     def closing(self) -> bool:
         """Whether what is left of the backlog fits in the next chunk."""
@@ -61,11 +62,17 @@ class Replay:
 
     async def step(self) -> None:
         writer, spool = self.writer, self.writer.spool
-        chunk, items, refused = await asyncio.to_thread(self._read)
+        ahead, self._ahead = self._ahead, None
+        read = await ahead if ahead is not None else None
+        if read is None or read[0].start != spool.offset:  # read ahead before a failure
+            read = await asyncio.to_thread(self._read, spool.offset)
+        chunk, items, refused = read
         began, loop_began = time.perf_counter(), time.thread_time()
         try:
             for document, start, reason in refused:
                 await self._quarantine(document, start, reason)
+            if chunk.end < spool.size:  # read the next chunk while this one commits
+                self._ahead = asyncio.ensure_future(asyncio.to_thread(self._read, chunk.end))
             await self._commit(items)
         except DatabaseAway:
             # The offset stays: this chunk is replayed again once the database is back.
@@ -85,14 +92,15 @@ class Replay:
         if not spool:
             log.info("spool %s replayed", spool.path)
 
-    def _read(self) -> tuple[Chunk, list[tuple[Batch, int]], list[tuple[Any, int, str]]]:
-        """The next chunk, decoded into batches (on a worker thread: the loop answers live
-        messages meanwhile)."""
-        spool = self.writer.spool
-        chunk = spool.read(_weight, self.budget)
+    def _read(
+        self, start: int
+    ) -> tuple[Chunk, list[tuple[Batch, int]], list[tuple[Any, int, str]]]:
+        """The chunk at ``start``, decoded into batches (on a worker thread: the loop answers
+        live messages meanwhile)."""
+        chunk = self.writer.spool.read(_weight, self.budget, start)
         weight = sum(_weight(document) for document, _ in chunk.documents)
         if weight:
-            self.bytes_per_row = (chunk.end - spool.offset) / weight
+            self.bytes_per_row = (chunk.end - start) / weight
         items, refused = [], []
         for document, start in chunk.documents:
             try:
