@@ -37,9 +37,16 @@ def end_register(
     return EndRegister(None, "none")
 
 
-def session_energy_kwh(meter_start_wh: Decimal | None, end: EndRegister) -> Decimal | None:
+def session_energy_kwh(
+    meter_start_wh: Decimal | None, end: EndRegister, register_wh: Decimal | None = None
+) -> Decimal | None:
     """End − start in kWh to 3 decimals; None when either is unknown. A register below its
-    start (a meter replaced mid-session) is reported as 0, never as negative energy."""
+    start (a meter replaced mid-session) is reported as 0, never as negative energy. A session
+    that ends on the connector's register counts ``register_wh`` instead when it is known: the
+    deltas stored since its start reading (wattline.session_register_wh, migration 0018), which
+    stay right for a session-relative meterStart next to lifetime readings."""
+    if end.source == "connector_register" and register_wh is not None:
+        return kwh_from_wh(max(Decimal(register_wh), Decimal(0)))
     if meter_start_wh is None or end.wh is None:
         return None
     return kwh_from_wh(max(end.wh - Decimal(meter_start_wh), Decimal(0)))

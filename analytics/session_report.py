@@ -1,9 +1,10 @@
 """The session report in Polars: the `session_report` view's figures, plus time-of-use money.
 
 Energy follows the end-register priority (analytics/session.py). With time-of-use bands the
-session's register readings are chained (meterStart at the start, each reading inside the
-session, the end register at the end) and the energy between two consecutive links belongs to
-the band at the later one, as in the rollups; cost = round_half_up(Σ kWh_band × rate_band, 2).
+session's register readings after its start are chained with the deltas stored at ingest, and
+each delta belongs to the band at its reading, as in the rollups; where the session's energy
+is not the chain's sum (a relative meterStop, a manual end reading) the split is scaled to it;
+cost = round_half_up(Σ kWh_band × rate_band, 2).
 Polars does the per-reading work; the per-session money and SOC go through the same Decimal
 functions as everywhere else (cost.py, soc.py), so rounding happens in one place.
 """
@@ -59,16 +60,22 @@ def _seconds_of_day(times: pl.Expr, tz: str) -> pl.Expr:
 
 
 def band_energy(chains: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
-    """chains (transaction_id, tariff_id, timezone, time, value, priority): each session's
-    register links; at equal times the lowest priority wins (meterStart/meterStop are also
-    stored as readings). → (transaction_id, band, energy_wh), band FLAT outside every band.
-    A register that goes down adds 0, never negative energy."""
+    """chains (transaction_id, tariff_id, timezone, time, value, priority, and optionally
+    delta): each session's register links; at equal times the lowest priority wins
+    (meterStart/meterStop are also stored as readings). A link's energy is its ``delta`` where
+    given, else its value minus the previous link's. → (transaction_id, band, energy_wh), band
+    FLAT outside every band. A register that goes down adds 0, never negative energy."""
+    if "delta" not in chains.columns:
+        chains = chains.with_columns(delta=pl.lit(None, dtype=WH))
     links = (
         chains.sort("transaction_id", "time", "priority")
         .unique(["transaction_id", "time"], keep="first", maintain_order=True)
         .with_columns(
-            energy_wh=(pl.col("value") - pl.col("value").shift(1).over("transaction_id")).clip(
-                lower_bound=0
+            energy_wh=pl.coalesce(
+                "delta",
+                (pl.col("value") - pl.col("value").shift(1).over("transaction_id")).clip(
+                    lower_bound=0
+                ),
             )
         )
         .filter(pl.col("energy_wh").is_not_null())
@@ -96,19 +103,52 @@ def band_energy(chains: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
 
 
 def _chains(sessions: pl.DataFrame, registers: pl.DataFrame) -> pl.DataFrame:
-    """Each session's register links: meterStart, its readings, then the end register."""
-    keys = sessions.select("transaction_id", "tariff_id", "timezone")
+    """Each session's register links: its readings after the start up to its end, each with
+    the delta stored at ingest. Stored deltas already measure a reading against the value
+    before a drop (a session-relative meterStart or meterStop next to lifetime readings, a
+    glitch) and hold suspect jumps back, which a chain of raw values cannot: 0 -> 1,234,100
+    would be priced as 1,234,100 Wh. ``_reconciled`` makes the bands add up to the session's
+    energy where its end register does not come from the chain."""
+    keys = sessions.select("transaction_id", "tariff_id", "timezone", "started_at", "end_at")
+    # meterStart leads the chain only for readings whose delta was never stored (rows put in
+    # by hand): band_energy then measures them against the previous link, as before deltas.
     start = sessions.select(
-        "transaction_id", time="started_at", value="meter_start_wh", priority=pl.lit(0)
+        "transaction_id",
+        "tariff_id",
+        "timezone",
+        time="started_at",
+        value="meter_start_wh",
+        delta=pl.lit(None, dtype=WH),
+        priority=pl.lit(0),
     )
-    end = sessions.select("transaction_id", time="end_at", value="meter_end_wh", priority=pl.lit(0))
-    inside = registers.select("transaction_id", "time", "value", priority=pl.lit(1))
+    inside = (
+        registers.join(keys, on="transaction_id")
+        .filter(
+            (pl.col("time") > pl.col("started_at"))
+            & (pl.col("end_at").is_null() | (pl.col("time") <= pl.col("end_at")))
+        )
+        .select(
+            "transaction_id", "tariff_id", "timezone", "time", "value", "delta", priority=pl.lit(1)
+        )
+    )
     return (
-        pl.concat([start, inside, end])
+        pl.concat([start, inside], how="vertical_relaxed")
         .drop_nulls(["time", "value"])
-        .join(keys, on="transaction_id")
         .filter(pl.col("tariff_id").is_not_null())
     )
+
+
+def _reconciled(bands: dict[int, Decimal], energy_wh: Decimal) -> dict[int, Decimal]:
+    """The chain's band split scaled to the session's energy. The two differ only where the
+    end is not the chain's sum: a session-relative meterStop whose last Wh the next lifetime
+    reading counts, or a manual reading; the split is the best evidence of when it flowed.
+    Without a chain the energy is priced at the tariff's own rate."""
+    chained = sum(bands.values(), Decimal(0))
+    if chained == energy_wh:
+        return bands
+    if chained <= 0:
+        return {FLAT: energy_wh}
+    return {band: wh * energy_wh / chained for band, wh in bands.items()}
 
 
 # What session_report returns, in order: the view's columns and time_of_use.
@@ -151,7 +191,7 @@ def _money(row: dict, energy_kwh: Decimal | None, tariff: Tariff | None, by_band
     if energy_kwh is None:
         return money_row
     if tariff.bands:
-        bands = by_band.get(row["transaction_id"], {})
+        bands = _reconciled(by_band.get(row["transaction_id"], {}), energy_kwh * 1000)
         amount = sum((wh / 1000 * tariff.rate(band) for band, wh in bands.items()), Decimal(0))
     else:
         amount = energy_kwh * tariff.energy_rate
@@ -167,7 +207,7 @@ def _finish(row: dict, tariff: Tariff | None, by_band: dict) -> dict:
         row["manual_meter_stop_wh"],
         row["stopped_at"],
     )
-    energy = session_energy_kwh(row["meter_start_wh"], end)
+    energy = session_energy_kwh(row["meter_start_wh"], end, row.get("register_wh"))
     hours = _hours(row)
     out = {"meter_end_wh": end.wh, "end_source": end.source, "energy_kwh": energy}
     out |= _money(row, energy, tariff, by_band)

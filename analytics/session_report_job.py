@@ -36,8 +36,9 @@ TRANSACTION_SCHEMA = {
     "timezone": pl.String,
     "latest_register_wh": WH,
     "latest_register_at": TIME,
+    "register_wh": WH,
 }
-REGISTER_SCHEMA = {"transaction_id": pl.Int64, "time": TIME, "value": WH}
+REGISTER_SCHEMA = {"transaction_id": pl.Int64, "time": TIME, "value": WH, "delta": WH}
 VEHICLE_SCHEMA = {"id_tag": pl.String, "battery_kwh": pl.Decimal(38, 3), "km_per_kwh": WH}
 
 

@@ -1,5 +1,7 @@
 """Every benchmark, one after the other, each in a process of its own so none inherits another's
-memory or warm caches: `.venv/bin/python -m bench [--quick] [--only NAME ...]`.
+memory or warm caches: `.venv/bin/python -m bench [--quick] [--only NAME ...] [--profiles P ...]`.
+Writer, dashboard and storage run on both storage profiles by default (postgres on the local
+PostgreSQL, timescale on the TimescaleDB cluster scripts/setup runs); the others on postgres.
 
 Each prints its own side-by-side table; this collects them into bench/results.md with the
 machine they ran on, which is what the README's benchmark section is copied from; with --only,
@@ -9,6 +11,7 @@ work; its figures are not the ones to publish."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -32,7 +35,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.outage_replay",
         "--chargers 200 --rate 200 --outage-s 20 --warmup-s 5 --after-s 40 --replay-wait-s 30",
     ),
+    "storage": ("bench.storage", "--chargers 200"),
 }
+PROFILES = ("postgres", "timescale")
+BOTH_PROFILES = {"writer", "dashboard", "storage"}
 RESULTS = Path(__file__).with_name("results.md")
 
 
@@ -40,8 +46,22 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes: a check, not a result")
     p.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run just these")
+    p.add_argument("--profiles", nargs="+", choices=PROFILES, help="storage profiles to run on")
+    p.add_argument(
+        "--sizes",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="run NAME with these arguments instead of its defaults, e.g. "
+        "'dashboard=--raw-rows 2000000' (the section says so)",
+    )
     args = p.parse_args()
-    names = args.only or list(BENCHMARKS)
+    sizes = dict(s.split("=", 1) for s in args.sizes)
+    runs = [
+        (name, profile)
+        for name in args.only or list(BENCHMARKS)
+        for profile in args.profiles or (PROFILES if name in BOTH_PROFILES else ("postgres",))
+    ]
     run_on = f"{datetime.now(UTC):%Y-%m-%d}, {machine()}, {_postgres_version()}"
     # A run of some benchmarks keeps the others' latest sections (a quick run keeps nothing).
     earlier = {} if args.quick else _sections(RESULTS)
@@ -51,23 +71,31 @@ def main() -> None:
     ]
     done: dict[str, str] = {}
     failed = []
-    for name in names:
+    for name, profile in runs:
         module, quick = BENCHMARKS[name]
-        command = [sys.executable, "-m", module, *(quick.split() if args.quick else [])]
-        print(f"\n== {name}: {' '.join(command[1:])}", flush=True)
+        chosen = quick if args.quick else sizes.get(name, "")
+        command = [sys.executable, "-m", module, *chosen.split()]
+        key = f"{name}/{profile}"
+        print(f"\n== {key}: {' '.join(command[1:])}", flush=True)
         start = time.monotonic()
-        run = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = os.environ | {"WATTLINE_BENCH_PROFILE": profile}
+        run = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
         print(run.stdout, end="", flush=True)
         took = time.monotonic() - start
         status = "" if run.returncode == 0 else f" — FAILED (exit {run.returncode})"
         if run.returncode:
-            failed.append(name)
-        done[name] = (
-            f"## {name} ({took:.0f} s){status}\n\n{run_on}\n\n```\n{run.stdout.strip()}\n```"
+            failed.append(key)
+        where = run_on + (
+            f", TimescaleDB {_timescaledb_version()}" if profile != "postgres" else ""
         )
-    for name in BENCHMARKS:  # in the usual order, whichever ran now
-        if name in done or name in earlier:
-            sections.append(done.get(name) or earlier[name])
+        if chosen and not args.quick:
+            where += f"; `{chosen}` (smaller than its default)"
+        done[key] = f"## {key} ({took:.0f} s){status}\n\n{where}\n\n```\n{run.stdout.strip()}\n```"
+    for key in (f"{n}/{p}" for n in BENCHMARKS for p in PROFILES):  # the usual order
+        if key in done or key in earlier:
+            sections.append(done.get(key) or earlier[key])
     RESULTS.write_text("\n\n".join(sections) + "\n")
     print(f"\nwritten to {RESULTS}")
     if failed:
@@ -89,7 +117,10 @@ def _sections(path: Path) -> dict[str, str]:
         body = body.strip()
         if body.startswith("```"):
             body = f"{file_run_on}\n\n{body}"
-        sections[title.split()[0]] = f"## {title}\n\n{body}".rstrip()
+        key = title.split()[0]
+        if "/" not in key:  # written before there were two profiles
+            key, title = f"{key}/postgres", title.replace(key, f"{key}/postgres", 1)
+        sections[key] = f"## {title}\n\n{body}".rstrip()
     return sections
 
 
@@ -98,6 +129,15 @@ def _postgres_version() -> str:
 
     with connect(ADMIN_URL) as conn:
         return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+def _timescaledb_version() -> str:
+    from bench.common import ADMIN_URLS, connect
+
+    with connect(ADMIN_URLS["timescale"]) as conn:
+        return conn.execute(
+            "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()[0]
 
 
 if __name__ == "__main__":

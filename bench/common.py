@@ -13,11 +13,24 @@ from psycopg import sql as pgsql
 from sql import db
 from sql.migrate import migrate
 
-ADMIN_URL = os.environ.get("WATTLINE_BENCH_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres")
+# The storage profile a benchmark runs on (`python -m bench` runs some on both), and the server
+# of that profile: the local PostgreSQL, or the TimescaleDB cluster scripts/setup runs.
+PROFILE = os.environ.get("WATTLINE_BENCH_PROFILE", "postgres")
+ADMIN_URLS = {
+    "postgres": os.environ.get("WATTLINE_BENCH_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres"),
+    "timescale": os.environ.get(
+        "WATTLINE_BENCH_TIMESCALE_URL", "postgresql://postgres@127.0.0.1:5433/postgres"
+    ),
+}
+ADMIN_URL = ADMIN_URLS[PROFILE]
 
 
 def fresh_database(name: str) -> str:
-    """Drop and re-create ``name``, migrated (postgres profile); returns its URL."""
+    """Drop and re-create ``name``, migrated in the benchmark's profile; returns its URL.
+
+    TimescaleDB's policies are unscheduled there: a benchmark loads data dated in the past,
+    which a compression job would start compressing mid-measurement; the benchmarks refresh
+    and compress when they mean to."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(
             pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
@@ -25,7 +38,12 @@ def fresh_database(name: str) -> str:
     params = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
     params["dbname"] = name
     url = psycopg.conninfo.make_conninfo(**params)
-    migrate(url, os.environ.get("WATTLINE_STORAGE") or None)
+    migrate(url, PROFILE)
+    if PROFILE == "timescale":
+        with connect(url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs"
+            )
     return url
 
 

@@ -24,7 +24,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import tuple_row
 
 from bench import data
-from bench.common import ADMIN_URL, connect, fresh_database, machine, table
+from bench.common import ADMIN_URL, PROFILE, connect, fresh_database, machine, table
 from dashboard.ranges import PRESETS, days_range
 from sql import queries
 from sql.queries import parse
@@ -242,7 +242,8 @@ def main() -> None:
     print()
     print(
         table(
-            f"Dashboard queries: rollup vs the same answer from raw rows ({machine()}); "
+            f"Dashboard queries, {PROFILE} profile: rollup vs the same answer from raw rows"
+            f" ({machine()}); "
             f"{sizes['register_readings']:,} register readings, "
             f"{sizes['meter_values']:,} meter values",
             printed,

@@ -13,7 +13,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bench.common import connect, fresh_database, machine, table, timed
+from bench.common import PROFILE, connect, fresh_database, machine, table, timed
 from ingest.writer import TARGETS, Batch, Writer
 
 COLUMNS = TARGETS["meter_values"][1]
@@ -152,7 +152,7 @@ def main() -> None:
     ]
     print(
         table(
-            f"Writer: meter values/s ({machine()})",
+            f"Writer: meter values/s into the {PROFILE} profile's meter_values ({machine()})",
             printed,
             ("method", "rows", "seconds", "rows/s", "× COPY"),
         )

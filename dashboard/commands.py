@@ -48,8 +48,10 @@ def payload(
     raise ValueError(f"unknown command {label!r}")
 
 
-def request(writer_dsn: str, charge_point_id: str, label: str, body: dict[str, Any]) -> int:
-    """Insert the command; returns its id."""
+def request(
+    writer_dsn: str, charge_point_id: str, label: str, body: dict[str, Any], requested_by: str
+) -> int:
+    """Insert the command, with the operator who asked for it; returns its id."""
     with db.connect(writer_dsn) as conn:
         row = conn.execute(
             queries.get("dash_request_command"),
@@ -57,7 +59,7 @@ def request(writer_dsn: str, charge_point_id: str, label: str, body: dict[str, A
                 "charge_point_id": charge_point_id,
                 "action": ACTIONS[label],
                 "payload": Jsonb(body),
-                "requested_by": "dashboard",
+                "requested_by": requested_by,
             },
         ).fetchone()
     return row["id"]

@@ -1,6 +1,6 @@
 """Dashboard settings from the environment: where to read, where commands are written, and the
-operator password. Reading and writing use different roles so that a bug in a page can never
-change data."""
+reader and operator passwords. Reading and writing use different roles so that a bug in a page
+can never change data."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ class DashboardConfig:
     writer_url: str
     operator_password: str | None  # None: operator commands are disabled
     refresh_s: float = 5.0
+    # Reads (every page) behind a shared password; None: open, unless OIDC is configured
+    # (.streamlit/secrets.toml [auth]), which then takes its place.
+    dashboard_password: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> DashboardConfig:
@@ -38,4 +41,5 @@ class DashboardConfig:
             writer_url=writer,
             operator_password=env.get("WATTLINE_OPERATOR_PASSWORD") or None,
             refresh_s=float(env.get("WATTLINE_DASHBOARD_REFRESH", "5")),
+            dashboard_password=env.get("WATTLINE_DASHBOARD_PASSWORD") or None,
         )

@@ -1,11 +1,15 @@
 """The writer's memory of each register series' last reading, so most rows can be COPYed straight
 into their table with their delta already computed (see sql/migrations/0011_writer_slots.sql).
 
-A row takes the fast path when the row is newer than its series' last reading: its delta is this
-value minus that one (a register that went down is a reset: delta 0, quality 'reset', as the
-merge does; a series' first reading has delta 0). The last reading comes from memory when the
-series' slot has been written by nobody else since; otherwise (a series seen for the first time,
-a slot another writer touched) it is read from the table first, one index probe per series.
+A row takes the fast path when the row is newer than its series' last reading: its delta follows
+the rules of migration 0018, exactly as the merge computes them (``register_step``): measured
+against the last reading, or against the value before a drop while the register recovers; a
+reading lower than the last is a drop (delta 0, quality 'reset'); a delta above the device's
+maximum power over the interval is held (delta 0, ``held``, quality 'suspect'); a series' first
+reading has delta 0. The last reading (with its reference and the series' limits) comes from
+memory when the series' slot has been written by nobody else since; otherwise (a series seen for
+the first time, a slot another writer touched) it is read from the table first, one index probe
+per series.
 Out-of-order and re-sent readings are staged and merged in SQL, which is always right, and their
 series' last reading is read back afterwards.
 
@@ -17,13 +21,50 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import Context, Decimal
 from itertools import islice
 from typing import Any
 
 SLOTS = 64  # per target; must match wattline_admin.writer_slots
 NOTHING = datetime.min.replace(tzinfo=UTC)  # the "last reading" of a series with none stored
+ZERO = Decimal(0)
+# Products of the suspect test, exact whatever the digits (the database's numeric is exact).
+EXACT = Context(prec=100)
+MICROSECONDS_PER_HOUR_CENTI = Decimal(360_000 * 1_000_000)  # 3600 s * 100 (centiwatts) * 10^6
+ONE_US = timedelta(microseconds=1)
+
+
+def register_step(
+    value: Decimal,
+    prev: Decimal,
+    reference: Decimal | None,
+    elapsed: timedelta,
+    max_power_cw: Decimal,
+    tolerance_wh: Decimal,
+    accepted: bool,
+) -> tuple[Decimal, Decimal, Decimal | None, bool]:
+    """One register reading after ``prev`` (whose stored reference is ``reference``, None when
+    it is its own): (delta, held, the reference to store, whether it is a drop). Mirrors
+    wattline.register_delta and wattline.held_wh (migration 0018) to the digit."""
+    base = prev if reference is None else reference
+    if value < prev:
+        return ZERO, ZERO, base, True
+    delta = value - base if value >= base else value - prev
+    if not accepted and EXACT.multiply(
+        EXACT.subtract(delta, tolerance_wh), MICROSECONDS_PER_HOUR_CENTI
+    ) > EXACT.multiply(max_power_cw, Decimal(elapsed // ONE_US)):
+        return ZERO, delta, None, False
+    return delta, ZERO, None, False
+
+
+def reading_quality(old: str, held: bool, dropped: bool) -> str:
+    """As wattline.reading_quality (0018)."""
+    if held:
+        return "suspect"
+    if dropped:
+        return "reset"
+    return "ok" if old in ("reset", "suspect") else old
 
 
 @dataclass(frozen=True)
@@ -41,18 +82,19 @@ METER_VALUES = Series(
     "meter_values",
     "wattline.meter_values",
     ("time", "received_at", "charge_point_id", "connector_id", "transaction_id", "measurand",
-     "phase", "location", "context", "unit", "value", "delta", "quality"),
+     "phase", "location", "context", "unit", "value", "delta", "reference", "held", "quality"),
     ("timestamptz", "timestamptz", "text", "int4", "int4", "text", "text", "text", "text",
-     "text", "numeric", "numeric", "text"),
+     "text", "numeric", "numeric", "numeric", "numeric", "text"),
     "probe_meter_values",
 )  # fmt: skip
 REGISTER_READINGS = Series(
     "register_readings",
     "wattline.register_readings",
     ("time", "received_at", "register_id", "meter_id", "element", "import_wh", "export_wh",
-     "import_w", "export_w", "delta_import_wh", "delta_export_wh", "quality"),
+     "import_w", "export_w", "delta_import_wh", "delta_export_wh", "reference_import_wh",
+     "reference_export_wh", "held_import_wh", "held_export_wh", "quality"),
     ("timestamptz", "timestamptz", "uuid", "uuid", "text", "numeric", "numeric", "numeric",
-     "numeric", "numeric", "numeric", "text"),
+     "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "text"),
     "probe_register_readings",
 )  # fmt: skip
 
@@ -123,18 +165,14 @@ class SeriesCache:
         raise NotImplementedError
 
     def probed(self, plan: Plan, keys: list, found: list[tuple]) -> None:
-        """The probe's answer: (ordinal of the key, time, register values) per series that has
-        a stored reading; the others have none."""
+        """The probe's answer, a row per series: (ordinal of the key, time, the last reading's
+        values and references, max_power_cw, tolerance_wh); time and readings are NULL for a
+        series with none stored."""
         epoch = self._epoch
-        hits = {row[0]: row for row in found}
-        for i, key in enumerate(keys, 1):
+        for row in found:
+            key = keys[row[0] - 1]
             slot = self.slot_of(key)
-            row = hits.get(i)
-            plan.learned[key] = (
-                [slot, epoch[slot], row[1], tuple(row[2:])]
-                if row is not None
-                else [slot, epoch[slot], NOTHING, None]
-            )
+            plan.learned[key] = [slot, epoch[slot], row[1] or NOTHING, tuple(row[2:])]
 
     def split(self, plan: Plan, rows: list[tuple], keys: list) -> None:
         last, epoch, learned = self._last, self._epoch, plan.learned
@@ -188,14 +226,20 @@ class MeterValuesCache(SeriesCache):
         value = row[10]
         if type(value) is not Decimal:
             return None
+        prev, reference, cw, tolerance = last[3]
+        quality = row[11]
         if not row[5].endswith(".Register"):
-            return (*row[:11], None, row[11]), (value,)
-        if last[3] is None:
-            return (*row[:11], Decimal(0), row[11]), (value,)
-        delta = value - last[3][0]
-        if delta < 0:
-            return (*row[:11], Decimal(0), "reset"), (value,)
-        return (*row[:11], delta, row[11]), (value,)
+            return (*row[:11], None, None, None, quality), (value, None, cw, tolerance)
+        if prev is None:
+            quality = reading_quality(quality, False, False)
+            return (*row[:11], ZERO, None, None, quality), (value, None, cw, tolerance)
+        delta, held, reference, dropped = register_step(
+            value, prev, reference, row[0] - last[2], cw, tolerance, quality == "accepted"
+        )
+        quality = reading_quality(quality, held > 0, dropped)
+        return (*row[:11], delta, reference, held or None, quality), (
+            value, reference, cw, tolerance
+        )  # fmt: skip
 
 
 class RegisterReadingsCache(SeriesCache):
@@ -217,11 +261,17 @@ class RegisterReadingsCache(SeriesCache):
         imp, exp = row[5], row[6]
         if type(imp) is not Decimal or type(exp) is not Decimal:
             return None
-        if last[3] is None:
-            return (*row[:9], Decimal(0), Decimal(0), row[9]), (imp, exp)
-        di, de = imp - last[3][0], exp - last[3][1]
+        prev_i, prev_e, ref_i, ref_e, cw, tolerance = last[3]
         quality = row[9]
-        if di < 0 or de < 0:
-            quality = "reset"
-            di, de = max(di, Decimal(0)), max(de, Decimal(0))
-        return (*row[:9], di, de, quality), (imp, exp)
+        if prev_i is None:
+            quality = reading_quality(quality, False, False)
+            return (*row[:9], ZERO, ZERO, None, None, None, None, quality), (
+                imp, exp, None, None, cw, tolerance
+            )  # fmt: skip
+        elapsed, accepted = row[0] - last[2], quality == "accepted"
+        di, hi, ref_i, drop_i = register_step(imp, prev_i, ref_i, elapsed, cw, tolerance, accepted)
+        de, he, ref_e, drop_e = register_step(exp, prev_e, ref_e, elapsed, cw, tolerance, accepted)
+        quality = reading_quality(quality, hi > 0 or he > 0, drop_i or drop_e)
+        return (*row[:9], di, de, ref_i, ref_e, hi or None, he or None, quality), (
+            imp, exp, ref_i, ref_e, cw, tolerance
+        )  # fmt: skip

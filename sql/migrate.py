@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors, sql
 
-from sql import db
+from sql import db, timescaledb
 
 SQL_DIR = Path(__file__).parent
 MIGRATION_DIR = SQL_DIR / "migrations"
@@ -94,25 +94,27 @@ def ensure_database(dsn: str) -> bool:
     return True
 
 
-def _create_timescaledb(conn: psycopg.Connection) -> bool:
-    """Create the extension if this server can; False when it is missing or not preloaded.
+def _create_timescaledb(conn: psycopg.Connection) -> str | None:
+    """Create the extension if this server can; otherwise the reason it cannot.
 
     It is created for real rather than tried and rolled back: a session that loaded the library
     and then rolled back cannot create the extension again."""
-    available = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone()
-    if not available:
-        return False
+    reason = timescaledb.unavailable_reason(conn)
+    if reason:
+        return reason
     try:
         with conn.transaction():  # a savepoint: the failure leaves the outer transaction usable
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    except psycopg.Error:
-        return False
-    return True
+    except psycopg.Error as exc:
+        return f"CREATE EXTENSION timescaledb failed: {str(exc).strip()}"
+    return None
 
 
-def choose_profile(conn: psycopg.Connection, requested: str | None) -> str:
+def choose_profile(
+    conn: psycopg.Connection,
+    requested: str | None,
+    log: Callable[[str], None] = lambda _line: None,
+) -> str:
     if requested is not None and requested not in PROFILES:
         raise MigrationError(
             f"WATTLINE_STORAGE={requested!r} is not a storage profile; use one of {PROFILES}"
@@ -126,14 +128,15 @@ def choose_profile(conn: psycopg.Connection, requested: str | None) -> str:
         )
     if stored:
         return stored
-    available = requested != "postgres" and _create_timescaledb(conn)
-    if requested == "timescale" and not available:
+    why_not = None if requested == "postgres" else _create_timescaledb(conn)
+    if requested == "timescale" and why_not:
         raise MigrationError(
-            "WATTLINE_STORAGE=timescale, but CREATE EXTENSION timescaledb fails on this server "
-            "(the extension is not installed or not in shared_preload_libraries); install "
-            "TimescaleDB or use WATTLINE_STORAGE=postgres"
+            f"WATTLINE_STORAGE=timescale, but CREATE EXTENSION timescaledb cannot work on this "
+            f"server: {why_not}; install TimescaleDB or use WATTLINE_STORAGE=postgres"
         )
-    profile = requested or ("timescale" if available else "postgres")
+    if requested is None and why_not:
+        log(f"TimescaleDB not used: {why_not}")
+    profile = requested or ("postgres" if why_not else "timescale")
     conn.execute("INSERT INTO wattline_admin.storage (profile) VALUES (%s)", [profile])
     return profile
 
@@ -151,6 +154,13 @@ def migrate(
     result = MigrationResult(db.database_name(dsn), "", created)
     if created:
         log(f"created database {result.database}")
+    try:
+        timescaledb.update_if_older(dsn, log)
+    except psycopg.Error as exc:
+        detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
+        raise MigrationError(
+            f"ALTER EXTENSION timescaledb UPDATE failed: {exc.diag.message_primary}{detail}"
+        ) from exc
     with db.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         try:
@@ -165,7 +175,7 @@ def _migrate(
 ) -> None:
     with conn.transaction():
         conn.execute((SQL_DIR / "bootstrap.sql").read_text())
-        result.profile = choose_profile(conn, storage)
+        result.profile = choose_profile(conn, storage, log)
         conn.execute((SQL_DIR / "profiles" / f"{result.profile}.sql").read_text())
     log(f"storage profile: {result.profile}")
     applied = {

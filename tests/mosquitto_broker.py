@@ -1,6 +1,10 @@
 """A Mosquitto of a test's own, run with the configuration we ship (deploy/mosquitto.conf:
-persistence, a deep queue) on a free port and a data directory of its own, so the test can stop
-and restart it without touching the shared broker at 1883."""
+persistence, a deep queue, the largest packet; with ``users``, also its password file and
+deploy/mosquitto.acl) on a free port and in a directory of its own, so the test can stop and
+restart it without touching the shared broker at 1883.
+
+Without ``users`` the broker admits anonymous clients: the drills, whose subject is durability,
+publish for several meters from one client, which the ACL would refuse."""
 
 from __future__ import annotations
 
@@ -10,31 +14,71 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-CONFIG = Path(__file__).parents[1] / "deploy" / "mosquitto.conf"
+DEPLOY = Path(__file__).parents[1] / "deploy"
+CONFIG = DEPLOY / "mosquitto.conf"
+INGEST_USER = "wattline-ingest"  # the user deploy/mosquitto.acl lets read meters/#
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+    require_certificate: bool = False  # clients must show a certificate signed by ``ca``
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Broker:
-    def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        # Started as root, Mosquitto saves as its own user, which cannot enter pytest's
-        # private tmp_path: a data directory it can reach.
-        self.root = Path(tempfile.mkdtemp(prefix="wattline-mosquitto-"))
-        self.root.chmod(0o777)
+    def __init__(self, users: dict[str, str] | None = None, tls: TlsFiles | None = None) -> None:
+        self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        # Started as root, Mosquitto reads its files and saves as its own user, which cannot
+        # enter pytest's private tmp_path: a directory it can reach.
+        self.root = root = Path(tempfile.mkdtemp(prefix="wattline-mosquitto-"))
+        root.chmod(0o777)
+        replace = {
+            "listener ": f"listener {self.port} 127.0.0.1",
+            "persistence_location ": f"persistence_location {root}/",
+        }
+        if users:
+            passwd = self._file("passwd", "".join(f"{u}:{pw}\n" for u, pw in users.items()))
+            subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True)  # hashes them
+            acl = self._file("acl", (DEPLOY / "mosquitto.acl").read_text())
+            replace["password_file "] = f"password_file {passwd}"
+            replace["acl_file "] = f"acl_file {acl}"
+        else:
+            replace |= {"allow_anonymous ": "allow_anonymous true", "password_file ": "",
+                        "acl_file ": ""}  # fmt: skip
         lines = []
         for line in CONFIG.read_text().splitlines():
-            if line.startswith("listener "):
-                line = f"listener {self.port} 127.0.0.1"
-            elif line.startswith("persistence_location "):
-                line = f"persistence_location {self.root}/"
-            lines.append(line)
-        self.config = self.root / "mosquitto.conf"
-        self.config.write_text("\n".join(lines) + "\n")
-        self.log = self.root / "mosquitto.log"
+            start = next((k for k in replace if line.startswith(k)), None)
+            lines.append(replace[start] if start else line)
+        if tls:
+            files = {n: self._file(n, getattr(tls, n).read_text()) for n in ("ca", "cert", "key")}
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"cafile {files['ca']}",
+                f"certfile {files['cert']}",
+                f"keyfile {files['key']}",
+                f"require_certificate {str(tls.require_certificate).lower()}",
+            ]
+        self.config = self._file("mosquitto.conf", "\n".join(lines) + "\n")
+        self.log = root / "mosquitto.log"
         self.proc: subprocess.Popen | None = None
+
+    def _file(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.write_text(text)
+        path.chmod(0o644)
+        return path
 
     @property
     def url(self) -> str:
@@ -46,16 +90,17 @@ class Broker:
                 ["mosquitto", "-c", str(self.config)], stdout=log, stderr=log
             )
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"mosquitto did not start:\n{self.log.read_text()}"
-                    ) from None
-                time.sleep(0.05)
+        for port in (self.port, self.tls_port):
+            while port:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or self.proc.poll() is not None:
+                        raise RuntimeError(
+                            f"mosquitto did not start:\n{self.log.read_text()}"
+                        ) from None
+                    time.sleep(0.05)
 
     def stop(self) -> None:
         """SIGTERM, as a service manager's restart does: Mosquitto saves its state and exits."""

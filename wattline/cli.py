@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from wattline import cli_analytics, cli_dashboard, cli_mqtt, cli_ocpp
+from wattline import cli_analytics, cli_dashboard, cli_mqtt, cli_ocpp, cli_readings
 from wattline.settings import Settings
 
 
@@ -28,12 +28,15 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     import psycopg
 
-    from sql import db, inventory, rollups
+    from sql import db, inventory, rollups, timescale_status
 
     try:
         with db.connect(settings.database_url) as conn:
             profile = rollups.storage_profile(conn)
             found = inventory.relations(conn)
+            extra = []
+            if profile == "timescale":
+                extra = [*timescale_status.storage_lines(conn), *timescale_status.job_lines(conn)]
     except (psycopg.Error, RuntimeError) as exc:
         print(f"wattline status: {exc}", file=sys.stderr)
         return 2
@@ -42,6 +45,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     for r in found:
         rows = "?" if r.rows is None else f"{r.rows:,}"
         print(f"  {r.name:<{width}}  {r.kind:<20}  {rows:>12} rows")
+    for line in extra:
+        print(line)
     return 0
 
 
@@ -88,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--interval", type=float, help="seconds between passes")
     j.set_defaults(func=_jobs)
     cli_analytics.register(sub)
+    cli_readings.register(sub)
 
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")

@@ -47,11 +47,20 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
     def prepare() -> None:
         from ingest.ocpp import admin
+        from sql import db
         from sql.migrate import migrate
 
         migrate(settings.database_url, settings.storage, log=print)
         for n in range(1, DEMO_ID_TAGS):
             admin.save_id_tag(settings.database_url, f"TAG-{n:04d}", "Accepted", None, None, None)
+        # The simulated chargers stamp wall-clock time but charge --speed times as fast: give
+        # them that power, or their energy is held as suspect (migration 0018).
+        with db.connect(settings.database_url, autocommit=True) as conn:
+            conn.cursor().executemany(
+                "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET max_power_kw = EXCLUDED.max_power_kw",
+                [(f"DEMO-{n:04d}", 22 * args.speed) for n in range(1, args.chargers + 1)],
+            )
 
     options = demo.DemoOptions(
         chargers=args.chargers,

@@ -124,7 +124,8 @@ else:
                     reset_type=reset_type,
                     requested_message=message,
                 )
-                command_id = commands.request(config.writer_url, cp_id, label, body)
+                operator = st.session_state["operator"]
+                command_id = commands.request(config.writer_url, cp_id, label, body, operator)
                 cache.frame.clear()
                 st.success(f"Command {command_id} requested: {commands.ACTIONS[label]}")
             except ValueError as exc:

@@ -20,10 +20,13 @@ tests/unit/test_mqtt_client.py exercise them.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+
+from ingest.mqtt.config import MqttConfig
 
 READ_SIZE = 256 * 1024
 
@@ -34,6 +37,18 @@ class MalformedPublish(ValueError):
     pass
 
 
+def secure(client: mqtt.Client, config: MqttConfig) -> None:
+    """Credentials and, for mqtts://, TLS that verifies the broker's certificate and name
+    against ``config.ca_file`` (the system's CAs when unset)."""
+    if config.username:
+        client.username_pw_set(config.username, config.password)
+    if config.tls:
+        client.tls_set(
+            ca_certs=config.ca_file, certfile=config.cert_file, keyfile=config.key_file,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )  # fmt: skip
+
+
 class BufferedClient(mqtt.Client):
     def __init__(self, *args, on_publish_received: OnPublish, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -42,8 +57,12 @@ class BufferedClient(mqtt.Client):
         self._rpos = 0
 
     def buffered(self) -> bool:
-        """Bytes received and not yet handled: the socket will not signal them again."""
-        return self._rpos < len(self._rbuf)
+        """Bytes received and not yet handled: the socket will not signal them again (nor
+        those TLS has decrypted and not yet handed over)."""
+        if self._rpos < len(self._rbuf):
+            return True
+        sock = self._sock
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
     def _sock_recv(self, bufsize: int) -> bytes:
         pos = self._rpos

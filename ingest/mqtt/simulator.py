@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import paho.mqtt.client as mqtt
 
 from ingest.mqtt import topics
+from ingest.mqtt.client import secure
 from ingest.mqtt.config import MqttConfig
 from ingest.mqtt.fleet import PrepayMeter, make_fleet
 
@@ -31,8 +32,7 @@ def run(
     stop = stop or threading.Event()
     fleet = make_fleet(count, seed, serial_prefix)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    if config.username:
-        client.username_pw_set(config.username, config.password)
+    secure(client, config)
     client.connect(config.host, config.port)
     client.loop_start()
     published = 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import deque
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.mqtt import topics
-from ingest.mqtt.client import BufferedClient
+from ingest.mqtt.client import BufferedClient, secure
 from ingest.mqtt.config import MqttConfig
 from ingest.mqtt.group import Group
 from ingest.mqtt.handler import Handler, Message
@@ -128,8 +129,7 @@ class Subscriber:
             on_publish_received=self._on_publish,
         )
         client.manual_ack_set(True)
-        if self.config.username:
-            client.username_pw_set(self.config.username, self.config.password)
+        secure(client, self.config)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
@@ -144,6 +144,8 @@ class Subscriber:
         props.SessionExpiryInterval = self.config.session_expiry_s
         # Lets the broker send this many unacknowledged messages, so commits can group them.
         props.ReceiveMaximum = min(self.config.max_pending, 65535)
+        # The broker drops, rather than sends us, anything larger (MQTT 5 section 3.1.2.11.4).
+        props.MaximumPacketSize = self.config.max_packet_bytes
         return props
 
     async def _stay_connected(self) -> None:
@@ -157,8 +159,18 @@ class Subscriber:
                     # while there is no connection; commits in flight wait that long at most.
                     self._client.reconnect()
                     wait = RECONNECT_S[0]
+                except ssl.SSLError as exc:
+                    # Not a broker that is down: retrying will not help until the CA bundle,
+                    # the broker's certificate or its name is put right.
+                    log.error(
+                        "TLS with MQTT broker %s failed: %s (WATTLINE_MQTT_CA=%s)",
+                        self.config.safe_url, exc, self.config.ca_file or "the system's CAs",
+                    )  # fmt: skip
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, RECONNECT_S[1])
+                    continue
                 except OSError as exc:
-                    log.warning("MQTT broker %s unreachable (%s)", self.config.url, exc)
+                    log.warning("MQTT broker %s unreachable (%s)", self.config.safe_url, exc)
                     await asyncio.sleep(wait)
                     wait = min(wait * 2, RECONNECT_S[1])
                     continue
@@ -238,7 +250,9 @@ class Subscriber:
         if reason_code.is_failure:
             log.error("MQTT broker refused the connection: %s", reason_code)
             return
-        log.info("connected to %s (session present: %s)", self.config.url, flags.session_present)
+        log.info(
+            "connected to %s (session present: %s)", self.config.safe_url, flags.session_present
+        )
         client.subscribe([(f, SubscribeOptions(qos=1)) for f in self._filters()])
 
     def _filters(self) -> list[str]:

@@ -52,3 +52,20 @@ END $$;
 -- Retention and compression run as TimescaleDB background jobs; nothing for `wattline jobs` to do.
 CREATE OR REPLACE FUNCTION wattline_admin.apply_retention() RETURNS bigint
 LANGUAGE sql AS $$ SELECT 0::bigint $$;
+
+-- drop_chunks removes rows without any DML, so the statement triggers that tell ingest writers
+-- their remembered last readings are stale (0011) never fire: a writer would then compute the
+-- next reading's delta from a reading that is gone, unlike any other writer. Drop chunks of the
+-- series through this instead; it bumps the writer slots of the relation in the same transaction.
+-- (The extension lives in whichever schema led the search path at CREATE EXTENSION: wattline.)
+CREATE OR REPLACE FUNCTION wattline_admin.drop_chunks(relation regclass, older_than interval)
+RETURNS SETOF text LANGUAGE plpgsql SET search_path = wattline, public AS $$
+BEGIN
+    UPDATE wattline_admin.writer_slots w SET writer = NULL, version = w.version + 1
+      FROM (SELECT slot FROM wattline_admin.writer_slots
+             WHERE target = (SELECT relname FROM pg_class WHERE oid = relation)
+             ORDER BY slot FOR UPDATE) locked
+     WHERE w.target = (SELECT relname FROM pg_class WHERE oid = relation)
+       AND w.slot = locked.slot;
+    RETURN QUERY SELECT drop_chunks(relation, older_than => older_than);
+END $$;

@@ -4,13 +4,16 @@
 -- report_transactions --
 -- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
 -- power, the charge point's time zone and the connector's latest main register inside the
--- transaction (latest_main_register, as the session_report view finds it), for
--- analytics/session_report.py
+-- transaction (latest_main_register, as the session_report view finds it) with the energy its
+-- deltas counted since the start (register_wh, as the view), for analytics/session_report.py
 SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
        t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
        t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
        coalesce(cp.timezone, 'UTC') AS timezone,
-       lr.value AS latest_register_wh, lr.time AS latest_register_at
+       lr.value AS latest_register_wh, lr.time AS latest_register_at,
+       CASE WHEN t.meter_stop_wh IS NULL AND lr.value IS NOT NULL
+            THEN wattline.session_register_wh(t.charge_point_id, t.connector_id, t.started_at,
+                                              lr.time) END AS register_wh
   FROM wattline.transactions t
   LEFT JOIN wattline.connectors c
          ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
@@ -26,12 +29,12 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
 -- one of the given tariffs (the time-of-use ones: the others need only the latest register).
 -- OFFSET 0 keeps the lateral subquery from being flattened into a join the planner would run as
 -- a scan of all meter values; this way each session is one range scan of meter_values_key.
-SELECT t.id AS transaction_id, m.time, m.value
+SELECT t.id AS transaction_id, m.time, m.value, m.delta
   FROM wattline.transactions t
   JOIN wattline.connectors c
     ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
  CROSS JOIN LATERAL (
-        SELECT m.time, m.value FROM wattline.meter_values m
+        SELECT m.time, m.value, m.delta FROM wattline.meter_values m
          WHERE m.charge_point_id = t.charge_point_id AND m.connector_id = t.connector_id
            AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
            AND m.location = 'Outlet'

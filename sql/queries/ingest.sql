@@ -46,26 +46,33 @@ RETURNING locked.slot, locked.writer, locked.version;
 -- identify_writer --
 SELECT set_config('wattline.writer', %(writer)s, false);
 
--- The last stored reading of each series asked for (arrays of key columns, in order); series
--- with none are left out. The writer asks for the series its memory cannot vouch for, and for
--- those it merged (the merge may have moved their last reading).
+-- The last stored reading of each series asked for (arrays of key columns, in order), with its
+-- reference (0018: set when it was a drop) and the series' suspect limits: the device's maximum
+-- power with tolerance (max_power_cw) and wattline.suspect_tolerance_wh. A series with no
+-- reading yet comes back with a NULL time. The writer asks for the series its memory cannot
+-- vouch for, and for those it merged (the merge may have moved their last reading).
 -- probe_meter_values --
-SELECT k.i, l.time, l.value
+SELECT k.i, l.time, l.value, l.reference,
+       wattline.charger_max_power_cw(k.charge_point_id, k.connector_id),
+       wattline.setting('suspect_tolerance_wh', 100)
   FROM unnest(%(charge_point_id)b::text[], %(connector_id)b::integer[], %(measurand)b::text[],
               %(phase)b::text[], %(location)b::text[])
        WITH ORDINALITY AS k (charge_point_id, connector_id, measurand, phase, location, i)
- CROSS JOIN LATERAL (
-       SELECT m.time, m.value FROM wattline.meter_values m
+  LEFT JOIN LATERAL (
+       SELECT m.time, m.value, m.reference FROM wattline.meter_values m
         WHERE (m.charge_point_id, m.connector_id, m.measurand, m.phase, m.location)
             = (k.charge_point_id, k.connector_id, k.measurand, k.phase, k.location)
-        ORDER BY m.time DESC LIMIT 1) l;
+        ORDER BY m.time DESC LIMIT 1) l ON true;
 
 -- probe_register_readings --
-SELECT k.i, l.time, l.import_wh, l.export_wh
+SELECT k.i, l.time, l.import_wh, l.export_wh, l.reference_import_wh, l.reference_export_wh,
+       wattline.register_max_power_cw(k.register_id),
+       wattline.setting('suspect_tolerance_wh', 100)
   FROM unnest(%(register_id)b::uuid[]) WITH ORDINALITY AS k (register_id, i)
- CROSS JOIN LATERAL (
-       SELECT r.time, r.import_wh, r.export_wh FROM wattline.register_readings r
-        WHERE r.register_id = k.register_id ORDER BY r.time DESC LIMIT 1) l;
+  LEFT JOIN LATERAL (
+       SELECT r.time, r.import_wh, r.export_wh, r.reference_import_wh, r.reference_export_wh
+         FROM wattline.register_readings r
+        WHERE r.register_id = k.register_id ORDER BY r.time DESC LIMIT 1) l ON true;
 
 -- Replay keys (0017). Frames that may be stored already (a replay, a retry after a lost commit
 -- answer) keep their key and time, so the unique index drops the second copy.

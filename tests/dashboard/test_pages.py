@@ -46,12 +46,13 @@ def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
 
 def test_an_operator_signs_in_and_sends_a_reset(dashboard_env):
     at = _app()
+    at.sidebar.text_input(key="operator_name").input("Asha Rao")
     at.sidebar.text_input[0].input("wrong")
     at.sidebar.button[0].click().run()
     assert any("Wrong password" in e.value for e in at.sidebar.error)
     at.sidebar.text_input[0].input("s3cret")
     at.sidebar.button[0].click().run()
-    assert any("Signed in as operator" in s.value for s in at.sidebar.success)
+    assert any("Signed in as operator Asha Rao" in s.value for s in at.sidebar.success)
     at.selectbox(key="cmd_label").select("Reset")
     at.selectbox(key="cmd_reset").select("Hard")
     submit = [b for b in at.get("button") if getattr(b, "label", "") == "Send"]
@@ -67,7 +68,7 @@ def test_an_operator_signs_in_and_sends_a_reset(dashboard_env):
         "charge_point_id": "CP-1",
         "action": "Reset",
         "payload": {"type": "Hard"},
-        "requested_by": "dashboard",
+        "requested_by": "Asha Rao",
     }
 
 

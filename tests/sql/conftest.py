@@ -1,4 +1,4 @@
-"""Connections to a migrated database of each storage profile, with plain tuple rows."""
+"""A connection with plain tuple rows to the test's migrated database (either profile)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ from sql import db
 
 
 @pytest.fixture
-def postgres_conn(db_url: str) -> Iterator[psycopg.Connection]:
+def tuple_conn(db_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db.with_session_options(db_url), autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def timescale_conn(timescale_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(db.with_session_options(timescale_url), autocommit=True) as conn:
         yield conn

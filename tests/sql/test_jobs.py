@@ -1,4 +1,4 @@
-"""`wattline jobs` and `wattline status` in the postgres profile."""
+"""`wattline jobs` and `wattline status`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 from databases import create_database
 
 from analytics import jobs
 from sql import db
 
 
+@pytest.mark.profiles("postgres")
 def test_a_jobs_pass_refreshes_rollups_and_applies_retention(db_url):
     now = datetime.now(UTC)
     with db.connect(db_url, autocommit=True) as conn:
@@ -87,3 +89,31 @@ def test_status_on_a_database_that_was_never_migrated_says_so(empty_db_url):
     assert status.returncode == 2
     assert "Traceback" not in status.stderr
     assert "has not been migrated: run `wattline migrate`" in status.stderr
+
+
+@pytest.mark.timescale
+def test_status_in_the_timescale_profile_shows_chunks_compression_and_jobs(empty_timescale_url):
+    migrated = _wattline("migrate", database_url=empty_timescale_url)
+    assert "timescale profile" in migrated.stdout, migrated.stderr
+    with psycopg.connect(db.with_session_options(empty_timescale_url), autocommit=True) as conn:
+        # 3 days of 1-minute values, 20 to 17 days old: three day chunks past compression.
+        conn.execute(
+            "INSERT INTO meter_values (time, charge_point_id, connector_id, unit, value)"
+            " SELECT date_trunc('day', now()) - interval '20 days' + n * interval '1 minute',"
+            "        'CP-' || n % 10, 1, 'Wh', n FROM generate_series(0, 3 * 1440 - 1) n"
+        )
+        conn.execute(
+            "SELECT compress_chunk(c) FROM show_chunks('meter_values', older_than => interval"
+            " '7 days') c"
+        )
+    status = _wattline("status", database_url=empty_timescale_url)
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    chunks = next(line.split() for line in lines if line.split()[:1] == ["meter_values"]
+                  and "chunks" in line)  # fmt: skip
+    assert chunks[1:5] == ["3", "chunks", "3", "compressed"]
+    assert chunks[5].endswith("x")  # the compression ratio, before / after
+    jobs = [line.split() for line in lines if "policy_" in line]
+    assert len(jobs) == 8 + 6 + 2  # compression per series, refresh per rollup, 2 retentions
+    compression = next(j for j in jobs if j[1:3] == ["policy_compression", "meter_values"])
+    assert compression[3:5] == ["every", "12h"]

@@ -85,7 +85,7 @@ def test_migrate_creates_the_database_and_a_second_run_changes_nothing(empty_db_
         assert applied.fetchone()["n"] == len(migrations())
 
 
-def test_the_whole_data_model_is_there(conn):
+def test_the_whole_data_model_is_there(conn, storage_profile):
     names = {
         r["relname"]
         for r in conn.execute(
@@ -98,17 +98,60 @@ def test_the_whole_data_model_is_there(conn):
         r["relation"] for r in conn.execute("SELECT relation::text FROM wattline_admin.series")
     }
     assert series == SERIES  # regclass prints unqualified: wattline is on the search path
-    # The postgres profile puts a BRIN index on every series' time column.
+    # The postgres profile puts a BRIN index on every series' time column; TimescaleDB's chunks
+    # are the time index there.
     brin = conn.execute(
         "SELECT count(*) AS n FROM pg_indexes WHERE schemaname = 'wattline'"
         " AND indexdef LIKE '%USING brin (\"time\")%'"
     ).fetchone()["n"]
-    assert brin == len(SERIES)
+    assert brin == (len(SERIES) if storage_profile == "postgres" else 0)
+
+
+def _timescaledb_files_installed(url: str) -> bool:
+    with psycopg.connect(db.maintenance_dsn(url)) as conn:
+        return bool(
+            conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+            ).fetchone()
+        )
+
+
+def _why_the_main_server_has_no_timescaledb(url: str) -> str:
+    # scripts/setup installs the extension into the local PostgreSQL 15 but preloads it only in
+    # the cluster on port 5433: this server lists it and cannot create it.
+    if _timescaledb_files_installed(url):
+        return "timescaledb is installed but not in shared_preload_libraries"
+    return "the timescaledb extension is not installed on this server"
 
 
 def test_forcing_timescale_where_it_is_missing_is_a_clear_error(empty_db_url):
-    with pytest.raises(MigrationError, match="WATTLINE_STORAGE=timescale, but CREATE EXTENSION"):
+    why = _why_the_main_server_has_no_timescaledb(empty_db_url)
+    with pytest.raises(
+        MigrationError, match="WATTLINE_STORAGE=timescale, but CREATE EXTENSION"
+    ) as e:
         migrate(empty_db_url, "timescale")
+    assert why in str(e.value)
+
+
+def test_detecting_where_timescaledb_is_not_preloaded_falls_back_to_postgres_in_one_line(
+    empty_db_url,
+):
+    lines: list[str] = []
+    result = migrate(empty_db_url, log=lines.append)
+    assert result.profile == "postgres"
+    said = [line for line in lines if line.startswith("TimescaleDB not used: ")]
+    assert len(said) == 1
+    assert _why_the_main_server_has_no_timescaledb(empty_db_url) in said[0]
+    # The connection survived the check: every migration was applied.
+    assert result.applied == [m.path.name for m in migrations()]
+
+
+@pytest.mark.timescale
+def test_detecting_where_timescaledb_is_preloaded_chooses_timescale(empty_timescale_url):
+    lines: list[str] = []
+    result = migrate(empty_timescale_url, log=lines.append)
+    assert result.profile == "timescale"
+    assert not [line for line in lines if line.startswith("TimescaleDB not used")]
 
 
 def test_the_cli_reports_errors_in_one_line_not_a_traceback(empty_db_url):
@@ -129,9 +172,10 @@ def test_an_unknown_profile_name_is_refused(empty_db_url):
         migrate(empty_db_url, "mongo")
 
 
-def test_a_database_keeps_the_profile_it_was_built_with(db_url):
-    with pytest.raises(MigrationError, match="built with the 'postgres' storage profile"):
-        migrate(db_url, "timescale")
+def test_a_database_keeps_the_profile_it_was_built_with(db_url, storage_profile):
+    other = "timescale" if storage_profile == "postgres" else "postgres"
+    with pytest.raises(MigrationError, match=f"built with the '{storage_profile}' storage profile"):
+        migrate(db_url, other)
 
 
 def test_an_applied_migration_that_was_edited_is_refused(db_url):

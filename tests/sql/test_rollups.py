@@ -24,12 +24,12 @@ METER_A = "00000000-0000-0000-0000-00000000000a"
 METER_B = "00000000-0000-0000-0000-00000000000b"
 
 
-@pytest.fixture(params=["postgres", pytest.param("timescale", marks=pytest.mark.timescale)])
-def loaded(request):
-    """A connection to a migrated database of the given profile, holding the fixed data with
+@pytest.fixture
+def loaded(tuple_conn):
+    """A connection to a migrated database of the test's profile, holding the fixed data with
     every rollup refreshed. The session time zone is pinned away from UTC on purpose: buckets
     must not depend on it."""
-    conn = request.getfixturevalue(f"{request.param}_conn")
+    conn = tuple_conn
     conn.execute("SET TIME ZONE 'Asia/Kolkata'")
     rollup_data.load(conn)
     rollups.refresh(conn)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
-from mosquitto_broker import Broker, have_mosquitto
+from mosquitto_broker import INGEST_USER, Broker, have_mosquitto
 from mqtt_support import eventually, running
 
 READINGS = 1500  # more than Mosquitto's default max_queued_messages (1000)
@@ -21,15 +21,17 @@ pytestmark = pytest.mark.skipif(not have_mosquitto(), reason="needs mosquitto")
 
 
 @pytest.fixture
-def broker() -> Iterator[Broker]:
-    b = Broker()
+def broker(serial: str) -> Iterator[Broker]:
+    b = Broker({INGEST_USER: "ingest-secret", serial: "meter-secret"})
     b.start()
     yield b
     b.remove()
 
 
-def _publish_readings(port: int, topic: str) -> None:
+def _publish_readings(port: int, serial: str) -> None:
+    topic = f"meters/{serial}/reading"
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set(serial, "meter-secret")
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
@@ -49,10 +51,13 @@ def _publish_readings(port: int, topic: str) -> None:
 async def test_readings_queued_for_a_stopped_ingest_survive_a_broker_restart(
     broker, mqtt_config, db_url, query, serial
 ):
-    config = dataclasses.replace(mqtt_config, url=f"mqtt://127.0.0.1:{broker.port}")
+    url = f"mqtt://{INGEST_USER}:ingest-secret@127.0.0.1:{broker.port}"
+    config = dataclasses.replace(
+        mqtt_config, url=url, topic_prefix="meters", allow_unknown_meters=True
+    )
     async with running(config, db_url):
         pass  # the ingest's persistent session and subscriptions now exist at the broker
-    _publish_readings(broker.port, f"{config.topic_prefix}/{serial}/reading")
+    _publish_readings(broker.port, serial)
     broker.stop()
     broker.start()
     async with running(config, db_url):

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from databases import admin
+from databases import Server
 from mqtt_support import eventually, running
 from psycopg import sql as pgsql
 
@@ -222,17 +222,17 @@ async def test_a_duplicate_of_a_bad_message_is_one_reject_row(ingest, publisher,
     ]
 
 
-def _rename(url: str, old: str, new: str) -> None:
+def _rename(server: Server, old: str, new: str) -> None:
     """Take the database away (or bring it back) under the ingest: its connections are cut and
     every new one is refused, as when the server is down."""
     for _ in range(50):
-        admin(
+        server.admin(
             pgsql.SQL(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {}"
             ).format(pgsql.Literal(old))
         )
         try:
-            admin(
+            server.admin(
                 pgsql.SQL("ALTER DATABASE {} RENAME TO {}").format(
                     *map(pgsql.Identifier, (old, new))
                 )
@@ -244,7 +244,7 @@ def _rename(url: str, old: str, new: str) -> None:
 
 
 async def test_bad_messages_spooled_while_the_database_is_away_never_block_the_replay(
-    mqtt_config, db_url, publisher, serial, query, tmp_path
+    mqtt_config, db_url, db_server, publisher, serial, query, tmp_path
 ):
     config = dataclasses.replace(
         mqtt_config, spool_path=str(tmp_path / "mqtt.spool"), registry_ttl_s=600.0
@@ -257,7 +257,7 @@ async def test_bad_messages_spooled_while_the_database_is_away_never_block_the_r
         publisher.send(serial, "reading", reading(0, 90).encode())
         publisher.send(other, "reading", reading(0, 1000).encode())
         await eventually(lambda: ingest.stored == 2)
-        _rename(db_url, name, away)
+        _rename(db_server, name, away)
         try:
             for i, (kind, text, _) in enumerate(BAD):
                 publisher.send(serial, kind, _payload(text))
@@ -265,7 +265,7 @@ async def test_bad_messages_spooled_while_the_database_is_away_never_block_the_r
             # Spooled and acknowledged, bad ones as their reject rows.
             await eventually(lambda: ingest.stored == 2 + 2 * len(BAD), timeout=20)
         finally:
-            _rename(db_url, away, name)
+            _rename(db_server, away, name)
         # The replay stores all of it, and what comes after.
         publisher.send(other, "reading", reading(30, 1100).encode())
         summary = (

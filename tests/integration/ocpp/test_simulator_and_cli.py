@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from ocpp_support import eventually, query
+from ocpp_support import eventually, execute, query
 
 from ingest.ocpp.simulator import Fleet, FleetOptions
 from wattline import cli
@@ -25,6 +25,14 @@ async def test_simulated_chargers_charge_between_kwh_min_and_kwh_max(central, db
         drop_rate=drop_rate,  # a dropped charger reconnects and finishes its session
         seed=7,
     )
+    # Wall-clock timestamps, energy at 7200 times the rate: as fast as a 22 kW charger gets at
+    # that speed, or the energy is held as suspect (migration 0018).
+    for n in (1, 2, 3):
+        execute(
+            db_url,
+            "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, %s)",
+            [f"SIM-{n:04d}", 22 * options.speed],
+        )
     await asyncio.wait_for(Fleet(options).run(), 20)
     sessions = query(
         db_url,
