@@ -7,8 +7,9 @@ Records are framed and checksummed (ingest/spool_format.py). Beside the spool:
 - ``<spool>.offset``: how far replay has committed, written atomically after every committed
   chunk, so a restart resumes there. It names the spool file's inode: a new spool file starts
   from 0, never from a stale offset.
-- ``<spool>.quarantine``: what could not be replayed, one JSON line each: damaged bytes and
-  documents the database refused (those are in ``ingest_rejects`` too).
+- ``<spool>.quarantine``: what could not be replayed, one JSON line each: damaged bytes (in
+  ``data``, one character per byte: ``data.encode("latin-1")`` gives them back) and documents
+  the database refused, as JSON (those are in ``ingest_rejects`` too).
 
 On open, a torn tail (a crash mid-append, never confirmed to anyone) is cut off, so a later
 append cannot leave it in the middle; damage in the middle is found by replay, quarantined and
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,7 @@ class Chunk:
     """Documents read for one replay transaction: (document, where its record starts)."""
 
     documents: list[tuple[Any, int]] = field(default_factory=list)
+    start: int = 0  # where it was read from
     end: int = 0  # the offset to record once they are committed
 
 
@@ -58,6 +61,10 @@ class Spool:
         self.size = 0
         self.offset = 0  # committed by replay
         self._checked = 0  # damage before this was quarantined already (by this process)
+        # Appends (the live path) and replay's commits run on different threads: a commit must
+        # not remove the file between an append's open and its write.
+        self._lock = threading.Lock()
+        self._offset_lock = threading.Lock()
         self._open()
 
     def __bool__(self) -> bool:
@@ -136,6 +143,10 @@ class Spool:
     def append(self, records: list[bytes]) -> None:
         """Append framed records (spool_format.dump) and fsync before returning."""
         data = b"".join(records)
+        with self._lock:
+            self._append(data)
+
+    def _append(self, data: bytes) -> None:
         if self.size + len(data) > self.max_bytes:
             raise SpoolFull(
                 f"the spool is full ({self.size + len(data)} bytes > {self.max_bytes}, "
@@ -164,17 +175,20 @@ class Spool:
 
     # -- replaying --
 
-    def read(self, weigh: Callable[[Any], int], budget: int) -> Chunk:
-        """Documents from the committed offset on, until their weight reaches ``budget``.
-        Damage on the way is quarantined and skipped (the chunk's end moves past it)."""
-        chunk = Chunk(end=self.offset)
+    def read(self, weigh: Callable[[Any], int], budget: int, start: int | None = None) -> Chunk:
+        """Documents from ``start`` (the committed offset) on, until their weight reaches
+        ``budget``. Damage on the way is quarantined and skipped (the chunk's end moves past
+        it). Replay reads the next chunk while the one before commits: from its end, which the
+        spool is never removed at while there is more after it."""
+        start = self.offset if start is None else start
+        chunk = Chunk(start=start, end=start)
         weight = 0
         if not self.path.exists():  # removed by hand: nothing left to replay
             log.error("spool %s: removed while %d bytes were left", self.path, self.backlog_bytes)
             self.size = self.offset = self._checked = 0
             return chunk
         with self.path.open("rb") as f:
-            for item in spool_format.scan(f, self.offset, self.size):
+            for item in spool_format.scan(f, start, self.size):
                 if isinstance(item, Damage):
                     self._damaged(f, item)
                     chunk.end = item.end
@@ -211,23 +225,34 @@ class Spool:
 
     def refused(self, start: int, reason: str, document: Any) -> None:
         """A document the database refused on replay: kept in the quarantine file."""
-        self._quarantine(start, reason, spool_format.dump(document))
+        self._quarantine(start, reason, spool_format.to_json(document).encode())
 
     def commit(self, offset: int) -> None:
         """Replay committed everything before ``offset``: record it (or remove the spool)."""
-        self.offset = offset
-        if self.offset >= self.size:
-            self._remove()
-            return
+        with self._lock:
+            self.offset = offset
+            if self.offset >= self.size:
+                self._remove()
+                return
         self._write_offset()
 
     def _write_offset(self) -> None:
         inode = self.path.stat().st_ino
         staging = self.offset_path.with_name(self.offset_path.name + ".new")
-        staging.write_text(f"{self.offset} {inode} {self._checked}\n")
-        _fsync_file(staging)
-        os.replace(staging, self.offset_path)
-        _fsync_dir(self.path.parent)
+        with self._offset_lock:  # a chunk's commit and damage found reading the next one
+            self._record_offset(staging, inode)
+
+    def _record_offset(self, staging: Path, inode: int) -> None:
+        try:
+            staging.write_text(f"{self.offset} {inode} {self._checked}\n")
+            _fsync_file(staging)
+            os.replace(staging, self.offset_path)
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            # Replay goes on: a restart would replay from the last offset recorded, which the
+            # replay keys and merges make harmless, only slower.
+            staging.unlink(missing_ok=True)
+            log.warning("spool %s: replay progress not recorded: %s", self.path, exc.strerror)
 
     def _remove(self) -> None:
         # The offset goes first: a crash between the two replays the spool again (keys make
@@ -242,7 +267,7 @@ class Spool:
             "spool": str(self.path),
             "offset": offset,
             "reason": reason,
-            "data": data.decode("utf-8", "backslashreplace"),
+            "data": data.decode("latin-1"),  # byte for byte: records are binary
         }
         try:
             with self.quarantine_path.open("a", encoding="utf-8") as f:

@@ -18,11 +18,14 @@ ends all the same, ``wait_dead`` wakes the process's watchdog (ingest/supervise.
 
 Database away (connection lost, statement timeout, no answer within the commit timeout): the
 batches go to the spool and a background probe reconnects every ``retry_interval_s``. Replay
-(ingest/spool_replay.py) then brings the spool home a chunk at a time, one chunk per turn of the
-loop with the live groups in between, and while a backlog is left live groups are appended behind
-it instead of committed directly: replay commits in spool order, so nothing newer overtakes older
-data. (The merges would get deltas right in any order, but a current-state statement may not:
-a StopTransaction committed before its spooled offline StartTransaction would become an orphan.)
+(ingest/spool_replay.py) then brings the spool home a chunk at a time in a task of its own, and
+while a backlog is left live groups are appended behind it instead of committed directly, and
+answered after the fsync without waiting for any replay chunk: replay commits in spool order, so
+nothing newer overtakes older data. (The merges would get deltas right in any order, but a
+current-state statement may not: a StopTransaction committed before its spooled offline
+StartTransaction would become an orphan.) Once what is left fits in one chunk, the live loop
+waits for that last chunk and then commits directly again, or live appends would keep the spool
+from ever running dry. Replay and live commits share one connection, one transaction at a time.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ log = logging.getLogger(__name__)
 # intervention (shutdown, statement timeout), system errors.
 AWAY_CLASSES = ("08", "40", "53", "57", "58")
 CONNECT_TIMEOUT_S = 5
+YIELD_ROWS = 1_000  # rows a COPY formats between two turns of the event loop
 
 
 class Writer:
@@ -98,6 +102,9 @@ class Writer:
         self._conn: psycopg.AsyncConnection | None = None
         self._task: asyncio.Task | None = None
         self._probe: asyncio.Task | None = None
+        self._replayer: asyncio.Task | None = None
+        # Replay and live commits share the connection; only one transaction at a time.
+        self._db_lock = asyncio.Lock()
         self._away = False  # the database is unreachable: spool, and let the probe reconnect
         self._retry_at = 0.0
         self._stopping = False
@@ -155,7 +162,7 @@ class Writer:
             except TimeoutError:
                 log.error("writer: %d batch(es) not stored at stop", self._queue.qsize())
         self._stopping = True
-        for task in (self._task, self._probe):
+        for task in (self._task, self._probe, self._replayer):
             # Again and again: asyncio.wait_for (3.11) swallows a cancel that lands just as
             # its inner future completes.
             for _ in range(50):
@@ -191,19 +198,16 @@ class Writer:
     async def _run(self) -> None:
         failures = 0
         while not self._stopping:
+            self._start_probe()
+            self._start_replay()
             group = await self._next_group()
             try:
                 if group:
                     await self._serve(group)
-                if self._replay_due():
-                    await self.replay.step()
-                self._start_probe()
                 failures = 0
             except Exception:
                 failures += 1
-                log.exception("writer: unexpected failure; the batches in hand fail, it goes on")
-                await self._drop_connection()
-                await asyncio.sleep(min(0.05 * 2**failures, self.retry_interval_s))
+                await self._recover(failures, "the batches in hand fail, it goes on")
             finally:
                 for _, future in group:
                     if not future.done():
@@ -211,16 +215,10 @@ class Writer:
                     self._queue.task_done()
 
     async def _next_group(self) -> list[tuple[Batch, asyncio.Future]]:
-        if self._replay_due():
-            await asyncio.sleep(0)  # replay goes on; live groups take turns with its chunks
-            if self._queue.empty():
-                return []
-            first = self._queue.get_nowait()
-        else:
-            try:
-                first = await asyncio.wait_for(self._queue.get(), self.retry_interval_s)
-            except TimeoutError:
-                return []
+        try:
+            first = await asyncio.wait_for(self._queue.get(), self.retry_interval_s)
+        except TimeoutError:
+            return []
         group = [first]
         rows = first[0].size()
         while rows < self.max_rows and not self._queue.empty():
@@ -231,7 +229,36 @@ class Writer:
     def _replay_due(self) -> bool:
         return self.spool is not None and bool(self.spool) and not self._away
 
+    def _start_replay(self) -> None:
+        if self._replay_due() and (self._replayer is None or self._replayer.done()):
+            self._replayer = asyncio.create_task(self._replay(), name="wattline-writer-replay")
+
+    async def _replay(self) -> None:
+        """Replay beside the live loop, so a live group (spooled while a backlog is left) is
+        answered after its fsync, never after a replay chunk's commit."""
+        failures = 0
+        while self._replay_due() and not self._stopping:
+            try:
+                await self.replay.step()
+                failures = 0
+            except Exception:
+                failures += 1
+                await self._recover(failures, "replay tries again")
+
+    async def _recover(self, failures: int, then: str) -> None:
+        """After an unexpected exception (being handled): log it, start from a new session,
+        and back off a little longer each time it happens again."""
+        log.exception("writer: unexpected failure; %s", then)
+        async with self._db_lock:
+            await self._drop_connection()
+        await asyncio.sleep(min(0.05 * 2**failures, self.retry_interval_s))
+
     async def _serve(self, group: list[tuple[Batch, asyncio.Future]]) -> None:
+        if self._replay_due() and self.replay.closing():
+            # Appended behind a replay that has nearly caught up, live groups would keep the
+            # spool from ever running dry: let the replay finish, then commit directly.
+            self._start_replay()
+            await asyncio.wait({self._replayer}, timeout=self.commit_timeout_s)
         if self.spool is not None and (self._away or self.spool):
             await self._to_spool(group)
         else:
@@ -311,11 +338,13 @@ class Writer:
             merged = Batch()
             for batch in batches:
                 merged.extend(batch)
+        async with self._db_lock:
+            await self._attempt(batches, merged, careful or merged.unsure)
+
+    async def _attempt(self, batches: list[Batch], merged: Batch, careful: bool) -> None:
         conn = await self._connection()
         try:
-            await asyncio.wait_for(
-                self._commit(conn, merged, careful or merged.unsure), self.commit_timeout_s
-            )
+            await asyncio.wait_for(self._commit(conn, merged, careful), self.commit_timeout_s)
         except Exception as exc:
             if _is_away(exc, conn):
                 for batch in batches:
@@ -380,6 +409,7 @@ class Writer:
             return
         self._conn, self._away = conn, False
         log.info("database reachable again")
+        self._start_replay()
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -401,7 +431,10 @@ class Writer:
                     table, columns, merge = TARGETS[target]
                     if target == "ingest_rejects":
                         rows = _first_of_each_key(rows)
-                    if target in REPLAY_KEYED and (careful or target == "ingest_rejects"):
+                    if target == "ocpp_messages" and careful:
+                        await self._write_keyed(conn, cur, target, rows)
+                        continue
+                    if target == "ingest_rejects":
                         table, merge = REPLAY_KEYED[target]
                     await _copy(cur, table, columns, rows)
                     if merge:
@@ -418,6 +451,22 @@ class Writer:
             self.rows_merged += len(plan.staged)
             self.series_read += plan.probed
         self.commits += 1
+
+    @staticmethod
+    async def _write_keyed(conn, cur, target: str, rows: list[tuple]) -> None:
+        """Rows that may be stored already (a replay, a retry): most are not, and a plain COPY
+        costs far less than the merge, so COPY first; the unique index on the replay key
+        refuses it if any is there, and only then does the merge sort them out."""
+        table, columns, _ = TARGETS[target]
+        try:
+            async with conn.transaction():  # a savepoint: the merge can still take them all
+                await _copy(cur, table, columns, rows)
+                return
+        except psycopg.errors.UniqueViolation:
+            pass
+        stage, merge = REPLAY_KEYED[target]
+        await _copy(cur, stage, columns, rows)
+        await cur.execute(queries.get(merge))
 
     async def _write_series(self, conn, cur, cache: SeriesCache, rows: list[tuple]) -> Plan:
         """COPY the rows newer than their series' last reading straight into the table, with
@@ -497,8 +546,12 @@ async def _copy(
         if types:
             out.set_types(list(types))
         # Format rows into the copy's buffer directly and await only when a block is full:
-        # ``await write_row`` per row costs more than formatting the row.
+        # ``await write_row`` per row costs more than formatting the row. Sending a block
+        # rarely has to wait, so without a yield now and then a replay chunk's COPY would
+        # hold the loop (and every live answer) for all its rows.
         format_row, write = out.formatter.write_row, out.write
-        for row in rows:
+        for i, row in enumerate(rows, 1):
             if block := format_row(row):
                 await write(block)
+            if not i % YIELD_ROWS:
+                await asyncio.sleep(0)

@@ -269,7 +269,7 @@ async def test_a_full_disk_refuses_writes_and_leaves_no_half_record(away, small_
     os.truncate(filler, filler.stat().st_size - 8192)  # two pages free
     await writer.write(readings("CP-2", 0, 1))  # a small batch fits
     size = spool.stat().st_size
-    big = readings("CP-2", 1, 100)  # 17 KB: written in part, then ENOSPC
+    big = readings("CP-2", 1, 300)  # 17 KB: written in part, then ENOSPC
     assert "No space left on device" in await refused_for_room(writer, big)
     assert writer.alive and spool.stat().st_size == size  # the part written was cut off
     filler.unlink()  # room again
@@ -280,7 +280,7 @@ async def test_a_full_disk_refuses_writes_and_leaves_no_half_record(away, small_
     await writer.start()
     await until(lambda: not spool.exists())
     await writer.stop()
-    assert minutes_stored(url) == list(range(101))
+    assert minutes_stored(url) == list(range(301))
     assert not spool.with_name("spool.jsonl.quarantine").exists()
 
 

@@ -106,7 +106,7 @@ async def test_batches_written_while_the_database_is_away_are_spooled_and_replay
             b = Batch()
             b.add("meter_values", _energy_row("CP-S", minute, wh))
             await writer.write(b)  # confirmed although the database is away
-        assert spool.read_text().count("\n@wl ") == 2  # three records
+        assert spool.read_bytes().count(b"\n@wl ") == 2  # three records
         copy_database(name, template_db)  # the database comes back
         for _ in range(100):
             await asyncio.sleep(0.1)

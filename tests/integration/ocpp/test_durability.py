@@ -57,7 +57,7 @@ async def test_data_confirmed_while_the_database_is_away_is_all_there_after(temp
                 for at, wh in [("2024-01-27T10:30:00Z", 12000), ("2024-01-27T10:15:00Z", 9000)]:
                     await cp.call(call.MeterValues(1, _energy(at, wh), transaction_id=tx))
                 await cp.call(call.StopTransaction(15234, "2024-01-27T10:52:00Z", tx))
-                assert len(spool.read_text().splitlines()) >= 5
+                assert spool.read_bytes().count(b"\n@wl ") + 1 >= 5  # records
 
                 copy_database(name, template_db)  # the database comes back
                 await eventually(lambda: not spool.exists(), timeout=10)

@@ -68,7 +68,7 @@ async def test_a_value_the_database_cannot_hold_fails_only_its_message(central, 
 async def test_a_full_spool_is_answered_as_such_and_confirms_again_later(
     template_db, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("WATTLINE_SPOOL_MAX_BYTES", "8000")
+    monkeypatch.setenv("WATTLINE_SPOOL_MAX_BYTES", "5000")
     name = f"wattline_test_{uuid.uuid4().hex[:12]}"
     url = database_url(name)
     spool = tmp_path / "spool.jsonl"
@@ -78,7 +78,7 @@ async def test_a_full_spool_is_answered_as_such_and_confirms_again_later(
             await seen_then_database_gone(central, name, "CP-FULL")  # the database is away
             async with raw_socket(central, "CP-FULL") as ws:
                 assert (await exchange(ws, meter_values("m1", 2)))[:2] == [3, "m1"]
-                answer = await exchange(ws, meter_values("m2", 40))  # ~12 KB: over the cap
+                answer = await exchange(ws, meter_values("m2", 40))  # ~7 KB: over the cap
                 assert answer[:3] == [4, "m2", "InternalError"] and "storage is full" in answer[3]
                 assert central.writer.alive
                 copy_database(name, template_db)  # the database comes back; replay makes room
