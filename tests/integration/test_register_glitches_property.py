@@ -14,9 +14,10 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from test_register_glitches import merge_only
 
 from ingest.writer import TARGETS, Batch, Writer
-from sql import db, queries
+from sql import db
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 NOW = datetime(2024, 5, 2, tzinfo=UTC)
@@ -50,16 +51,6 @@ def rows_of(target: str, key, seq) -> list[tuple]:
         return [(t, NOW, key, 1, None, "Energy.Active.Import.Register", "", "Outlet",
                  "Sample.Periodic", "Wh", v, "ok") for t, v in seq]  # fmt: skip
     return [(t, NOW, key, key, "SINGLE", v, v / 4, None, None, "ok") for t, v in seq]
-
-
-def merge_only(url: str, target: str, rows: list[tuple]) -> None:
-    stage, columns, merge = TARGETS[target]
-    with psycopg.connect(db.with_session_options(url)) as conn:
-        conn.execute(queries.get("create_staging"))
-        with conn.cursor().copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        conn.execute(queries.get(merge))
 
 
 STORED = {
