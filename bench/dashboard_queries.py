@@ -16,7 +16,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -33,11 +33,11 @@ RAW = parse((Path(__file__).parent / "sql" / "dashboard_raw.sql").read_text(), "
 DATABASE = "wattline_bench_dashboard"
 P95_TARGET_MS = 200
 RATIO_TARGET = 20
-# dashboard query -> (its raw equivalent, what it covers)
+# dashboard query -> (its raw equivalent, what it covers, its bucket width)
 QUERIES = {
-    "dash_charger_energy_hourly": ("raw_charger_energy_hourly", "one charge point"),
-    "dash_energy_by_charger_day": ("raw_energy_by_charger_day", "fleet"),
-    "dash_energy_by_meter_day": ("raw_energy_by_meter_day", "fleet"),
+    "dash_charger_energy_hourly": ("raw_charger_energy_hourly", "one charge point", 3600),
+    "dash_energy_by_charger_day": ("raw_energy_by_charger_day", "fleet", 86400),
+    "dash_energy_by_meter_day": ("raw_energy_by_meter_day", "fleet", 86400),
 }
 SPANS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 PRESET_OF = {"day": "Last 24 hours", "week": "Last 7 days", "month": "Last 30 days"}
@@ -71,6 +71,16 @@ def ranges(t0: datetime, end: datetime, runs: int, seed: int = 7) -> list[tuple[
     return picked
 
 
+def raw_window(params: dict, width_s: int) -> dict:
+    """The raw rows behind the buckets that start in [lo, hi): from the first bucket edge at or
+    after lo to the first at or after hi (hour and day buckets have UTC edges)."""
+
+    def edge(t: datetime) -> datetime:
+        return datetime.fromtimestamp(-(-int(t.timestamp()) // width_s) * width_s, UTC)
+
+    return params | {"raw_lo": edge(params["lo"]), "raw_hi": edge(params["hi"])}
+
+
 def _fetch(conn: psycopg.Connection, text: str, params: dict) -> tuple[float, list]:
     start = time.perf_counter()
     rows = conn.execute(text, params).fetchall()
@@ -82,19 +92,22 @@ def measure(
 ) -> dict[str, Timings]:
     """Each (span, range) once from the rollup and once from raw rows; per span."""
     rollup_text, raw_text = queries.get(name), RAW[QUERIES[name][0]].text
+    width_s = QUERIES[name][2]
     rng = random.Random(seed)
     out: dict[str, Timings] = {}
     with connect(url, autocommit=True, row_factory=tuple_row) as conn:
+        # Plan as the dashboard's role does (sql/grants.sql): never a generic plan.
+        conn.execute("SET plan_cache_mode = force_custom_plan")
         for _span, params in picked[:3]:  # warm up: caches, plans, prepared statements
             params = params | {"charge_point_id": devices[0]}
             _fetch(conn, rollup_text, params)
-            _fetch(conn, raw_text, params)
+            _fetch(conn, raw_text, raw_window(params, width_s))
         for span, params in picked:
             params = params | {"charge_point_id": rng.choice(devices)}
             got = out.setdefault(span, Timings())
             ms, rollup_rows = _fetch(conn, rollup_text, params)
             got.rollup_ms.append(ms)
-            ms, raw_rows = _fetch(conn, raw_text, params)
+            ms, raw_rows = _fetch(conn, raw_text, raw_window(params, width_s))
             got.raw_ms.append(ms)
             got.rows.append(len(rollup_rows))
             if rollup_rows != raw_rows:

@@ -218,3 +218,30 @@ def test_the_reader_role_reads_rollups_and_views_but_cannot_write(db_url):
             "SELECT time_bucket('1 day', time), last(balance, time)"
             " FROM meter_prepay_balance GROUP BY 1"
         )
+
+
+def test_the_reader_role_plans_every_read_with_its_values(db_url):
+    # A pool or BI tool re-running a prepared read must not fall back to a generic plan that
+    # cannot see which charge point or range it reads (sql/grants.sql): after seven runs, the
+    # plan still names the charge point and the range's values.
+    with db.connect(db_url, autocommit=True) as owner:  # a chunk to plan for, on TimescaleDB
+        owner.execute(
+            "INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, unit, value)"
+            " VALUES ('2026-01-10', 'CP-PLAN', 1, 'Wh', 10), ('2026-01-10', 'CP-OTHER', 1, 'Wh', 20)"
+        )
+    with _as_reader(db_url) as reader:
+        assert reader.execute("SHOW plan_cache_mode").fetchone() == ("force_custom_plan",)
+        reader.execute(
+            "PREPARE one_charger(text, timestamptz, timestamptz) AS"
+            " SELECT time, value FROM meter_values"
+            " WHERE charge_point_id = $1 AND time >= $2 AND time < $3"
+        )
+        for _ in range(7):
+            reader.execute("EXECUTE one_charger('CP-PLAN', '2026-01-01', '2026-01-31')")
+        plan = "\n".join(
+            row[0]
+            for row in reader.execute(
+                "EXPLAIN EXECUTE one_charger('CP-PLAN', '2026-01-01', '2026-01-31')"
+            )
+        )
+        assert "CP-PLAN" in plan and "$1" not in plan, plan
