@@ -122,11 +122,16 @@ def _report_sessions(conn, args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _estimator(conn, args: argparse.Namespace, settings: Settings) -> int:
-    from analytics.estimator_job import live_estimate
+    from analytics.estimator import LOOKBACK
+    from analytics.estimator_job import find_meter, live_estimate
     from analytics.settlement import SettlementConfig
 
     config = SettlementConfig(settings.settlement_minutes, settings.token_ratio)
-    result = live_estimate(conn, args.serial, datetime.now(UTC), config)
+    meter_id, tz = find_meter(conn, args.serial)
+    result = live_estimate(conn, meter_id, tz, datetime.now(UTC), config)
+    if result is None:
+        minutes = int(LOOKBACK.total_seconds() // 60)
+        raise LookupError(f"no readings from {args.serial} in the last {minutes} minutes")
     for key, value in asdict(result).items():
         print(f"{key}: {value.isoformat() if isinstance(value, datetime) else value}")
     return 0

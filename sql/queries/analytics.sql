@@ -66,19 +66,15 @@ ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET tariff_id = EXCLUDED.t
 SELECT id::text AS meter_id, timezone FROM wattline.meter_registry WHERE serial = %(serial)s;
 
 -- estimator_readings --
--- A meter's readings summed over its registers per reading time: those since the period start
--- and at least the last 10, none after now (a meter clock running ahead)
-WITH per_time AS (
-    SELECT time,
-           sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
-           sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
-      FROM wattline.register_readings
-     WHERE meter_id = %(meter_id)s::uuid AND time <= %(now)s
-     GROUP BY time
-)
-SELECT * FROM per_time
- WHERE time >= %(since)s
-    OR time >= (SELECT min(time) FROM (SELECT time FROM per_time ORDER BY time DESC LIMIT 10) x)
+-- A meter's net power and net energy per reading time (all elements together) in [lo, hi], for
+-- the live settlement estimator (analytics/estimator.py: window, estimate_recent) in the CLI,
+-- the dashboard and the API alike: export − import, positive while exporting.
+SELECT time,
+       sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
+       sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
+  FROM wattline.register_readings
+ WHERE meter_id = %(meter_id)s::uuid AND time >= %(lo)s AND time <= %(hi)s
+ GROUP BY time
  ORDER BY time;
 
 -- charger_transactions --
