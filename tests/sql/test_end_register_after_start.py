@@ -10,7 +10,8 @@ from decimal import Decimal as D
 from analytics import session_report_job
 
 SEED = """
-INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate) VALUES ('T1', 'INR', 12.50, 0.18);
+INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate)
+VALUES ('T1', 'INR', 12.50, 0.18);
 INSERT INTO wattline.charge_points (id) VALUES ('CP-1');
 INSERT INTO wattline.connectors (charge_point_id, connector_id, tariff_id) VALUES
     ('CP-1', 1, 'T1'), ('CP-1', 2, 'T1'), ('CP-1', 3, 'T1');
