@@ -53,9 +53,15 @@ def load_tariffs(conn: psycopg.Connection) -> dict[str, Tariff]:
     }
 
 
-def sessions(conn: psycopg.Connection, lo: datetime, hi: datetime) -> pl.DataFrame:
-    """The session report for transactions that started in [lo, hi)."""
-    window = {"lo": lo, "hi": hi}
+def sessions(
+    conn: psycopg.Connection,
+    lo: datetime | None,
+    hi: datetime | None,
+    ids: list[int] | None = None,
+) -> pl.DataFrame:
+    """The session report for transactions that started in [lo, hi), or for those with the
+    given ``ids`` (lo and hi then unused): the CLI's report and the API's sessions alike."""
+    window = {"lo": lo, "hi": hi, "ids": ids}
     tariffs = load_tariffs(conn)
     # Only time-of-use money needs every reading; the latest comes with the transactions.
     time_of_use = [k for k, t in tariffs.items() if t.bands]

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from wattline import cli_analytics, cli_dashboard, cli_mqtt, cli_ocpp, cli_readings
+from wattline import cli_analytics, cli_api, cli_dashboard, cli_mqtt, cli_ocpp, cli_readings
 from wattline.settings import Settings
 
 
@@ -101,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     for module in (cli_ocpp, cli_mqtt):
         module.register(sub, targets)
     cli_dashboard.register(sub)
+    cli_api.register(sub)
     return p
 
 

@@ -5,7 +5,10 @@
 -- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
 -- power, the charge point's time zone and the connector's latest main register inside the
 -- transaction (latest_main_register, as the session_report view finds it) with the energy its
--- deltas counted since the start (register_wh, as the view), for analytics/session_report.py
+-- deltas counted since the start (register_wh, as the view), for analytics/session_report.py.
+-- Or the transactions with the given ids (the API's session pages and details); the planner
+-- folds the branch not taken, as long as the statement is planned with its values (never
+-- prepared generic: see api/database.py).
 SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
        t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
        t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
@@ -20,8 +23,10 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
   LEFT JOIN wattline.charge_points cp ON cp.id = t.charge_point_id
   LEFT JOIN LATERAL wattline.latest_main_register(
         t.charge_point_id, t.connector_id, t.started_at, t.stopped_at) lr ON true
- WHERE coalesce(t.started_at, t.stopped_at) >= %(lo)s
-   AND coalesce(t.started_at, t.stopped_at) < %(hi)s
+ WHERE (%(ids)s::int[] IS NULL
+        AND coalesce(t.started_at, t.stopped_at) >= %(lo)s
+        AND coalesce(t.started_at, t.stopped_at) < %(hi)s)
+    OR t.id = ANY (%(ids)s::int[])
  ORDER BY t.id;
 
 -- report_registers --
@@ -40,7 +45,8 @@ SELECT t.id AS transaction_id, m.time, m.value, m.delta
            AND m.location = 'Outlet'
            AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
         OFFSET 0) m
- WHERE t.started_at >= %(lo)s AND t.started_at < %(hi)s
+ WHERE ((%(ids)s::int[] IS NULL AND t.started_at >= %(lo)s AND t.started_at < %(hi)s)
+        OR t.id = ANY (%(ids)s::int[]))
    AND c.tariff_id = ANY (%(tariff_ids)s::text[]);
 
 -- report_tariffs --
