@@ -11,7 +11,16 @@ from fastapi import FastAPI, Request
 from api import problems
 from api.config import ApiConfig
 from api.database import Database
-from api.routes import admin, charge_points, commands, health, meters, sessions, settlement
+from api.routes import (
+    admin,
+    charge_points,
+    commands,
+    health,
+    meters,
+    sessions,
+    settlement,
+    vehicles,
+)
 from api.tokens import Verifier
 
 PREFIX = "/api/v1"
@@ -24,6 +33,8 @@ def create_app(config: ApiConfig) -> FastAPI:
         yield
         await app.state.db.close()
 
+    # Routes return plain dicts without a response model, so FastAPI's jsonable_encoder writes
+    # them: Decimal figures (126.39) become JSON numbers, not strings.
     app = FastAPI(
         title="wattline API",
         version="1",
@@ -43,6 +54,6 @@ def create_app(config: ApiConfig) -> FastAPI:
         return response
 
     app.include_router(health.router)
-    for module in (charge_points, sessions, meters, settlement, commands, admin):
+    for module in (charge_points, sessions, vehicles, meters, settlement, commands, admin):
         app.include_router(module.router, prefix=PREFIX)
     return app

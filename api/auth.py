@@ -53,9 +53,10 @@ def require(scope: str, *, self_ok: bool = False):
     return check
 
 
-def account_of(who: Principal) -> str | None:
-    """The account a caller's reads are limited to; None: it may read everything."""
-    return who.account if who.only_self else None
+def account_of(who: Principal, scope: str = "read") -> str | None:
+    """The account a caller is limited to on a route needing ``scope``; None: no limit. A token
+    that has the scope itself is not limited; one let in by `self` is."""
+    return None if who.may(scope) else who.account
 
 
 # The route parameters' defaults: `who: Principal = READ_OR_SELF`.

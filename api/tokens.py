@@ -37,11 +37,6 @@ class Principal:
     def may(self, scope: str) -> bool:
         return any(scope == s or scope in IMPLIES.get(s, ()) for s in self.scopes)
 
-    @property
-    def only_self(self) -> bool:
-        """A self token without any wider scope: its reads are limited to its account."""
-        return not ({"read", "operate", "admin"} & self.scopes)
-
 
 def parse_ttl(text: str) -> timedelta:
     """'30d', '12h', '15m', '90s'."""

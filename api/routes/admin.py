@@ -45,7 +45,7 @@ class ChargePointIn(BaseModel):
 
 
 @router.get("/charge-points", summary="charge points with their security settings")
-async def list_charge_points(request: Request, paging: Page = Depends(page)) -> dict:
+async def list_charge_points(request: Request, paging: Page = Depends(page)):
     rows = await request.app.state.db.all("api_admin_charge_points", paging.params)
     return _listed(rows, paging)
 
@@ -53,7 +53,7 @@ async def list_charge_points(request: Request, paging: Page = Depends(page)) -> 
 @router.put("/charge-points/{charge_point_id}", summary="add or update a charge point (accepted)")
 async def put_charge_point(
     request: Request, body: ChargePointIn, charge_point_id: str = CHARGE_POINT_ID
-) -> dict:
+):
     dsn = request.app.state.config.database_url
     try:  # argon2 hashing is slow on purpose: not on the event loop
         await asyncio.to_thread(
@@ -77,12 +77,12 @@ class IdTagIn(BaseModel):
 
 
 @router.get("/id-tags", summary="id tags")
-async def list_id_tags(request: Request, paging: Page = Depends(page)) -> dict:
+async def list_id_tags(request: Request, paging: Page = Depends(page)):
     return _listed(await request.app.state.db.all("api_id_tags", paging.params), paging)
 
 
 @router.put("/id-tags/{id_tag}", summary="add or update an id tag, and who owns it")
-async def put_id_tag(request: Request, body: IdTagIn, id_tag: str = ID_TAG) -> dict:
+async def put_id_tag(request: Request, body: IdTagIn, id_tag: str = ID_TAG):
     dsn = request.app.state.config.database_url
 
     def save() -> None:
@@ -122,13 +122,13 @@ class TariffIn(BaseModel):
 
 
 @router.get("/tariffs", summary="tariffs with their bands and connectors")
-async def list_tariffs(request: Request, paging: Page = Depends(page)) -> dict:
+async def list_tariffs(request: Request, paging: Page = Depends(page)):
     rows = await request.app.state.db.all("api_tariffs", {"tariff_id": None} | paging.params)
     return _listed(rows, paging)
 
 
 @router.put("/tariffs/{tariff_id}", summary="add or update a tariff and assign it to connectors")
-async def put_tariff(request: Request, body: TariffIn, tariff_id: str = TARIFF_ID) -> dict:
+async def put_tariff(request: Request, body: TariffIn, tariff_id: str = TARIFF_ID):
     bands: Any = None
     if body.bands is not None:
         bands = [
@@ -157,7 +157,7 @@ class MeterIn(BaseModel):
 
 
 @router.get("/meters", summary="the meter registry")
-async def list_meters(request: Request, paging: Page = Depends(page)) -> dict:
+async def list_meters(request: Request, paging: Page = Depends(page)):
     filters = {"account_id": None, "meter": None, "low_balance": None, "offline": None}
     rows = await request.app.state.db.all(
         "api_meters", filters | {"unhealthy": None} | paging.params
@@ -166,7 +166,7 @@ async def list_meters(request: Request, paging: Page = Depends(page)) -> dict:
 
 
 @router.put("/meters/{serial}", summary="register a meter (with its registers) and its owner")
-async def put_meter(request: Request, body: MeterIn, serial: str = SERIAL) -> dict:
+async def put_meter(request: Request, body: MeterIn, serial: str = SERIAL):
     if body.timezone is not None:
         _check_timezone(body.timezone)
     dsn = request.app.state.config.database_url
@@ -195,12 +195,12 @@ class AccountIn(BaseModel):
 
 
 @router.get("/accounts", summary="accounts, with how many meters and id tags each owns")
-async def list_accounts(request: Request, paging: Page = Depends(page)) -> dict:
+async def list_accounts(request: Request, paging: Page = Depends(page)):
     return _listed(await request.app.state.db.all("api_accounts", paging.params), paging)
 
 
 @router.put("/accounts/{account_id}", summary="add or rename an account")
-async def put_account(request: Request, body: AccountIn, account_id: str = ACCOUNT_ID) -> dict:
+async def put_account(request: Request, body: AccountIn, account_id: str = ACCOUNT_ID):
     return await request.app.state.db.one(
         "api_save_account", {"account_id": account_id, "name": body.name}
     )

@@ -42,7 +42,7 @@ async def list_charge_points(
     connected: bool | None = Query(None, description="only those connected now (or not)"),
     paging: Page = Depends(page),
     _=READ,
-) -> dict:
+):
     rows = await request.app.state.db.all(
         "api_charge_points", _filters(connected=connected) | paging.params
     )
@@ -50,9 +50,7 @@ async def list_charge_points(
 
 
 @router.get("/charge-points/{charge_point_id}", summary="one charge point")
-async def get_charge_point(
-    request: Request, charge_point_id: str = CHARGE_POINT_ID, _=READ
-) -> dict:
+async def get_charge_point(request: Request, charge_point_id: str = CHARGE_POINT_ID, _=READ):
     row = await request.app.state.db.one(
         "api_charge_points", _filters(charge_point_id) | {"limit": 1, "offset": 0}
     )
@@ -70,7 +68,7 @@ async def meter_status(
     charge_point_id: str = CHARGE_POINT_ID,
     connector_id: int = Path(ge=0, le=1_000_000),
     _=READ,
-) -> dict:
+):
     row = await request.app.state.db.one(
         "api_connector_meter_status",
         {"charge_point_id": charge_point_id, "connector_id": connector_id},

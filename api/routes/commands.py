@@ -51,7 +51,7 @@ async def request_command(
     body: CommandRequest,
     charge_point_id: str = CHARGE_POINT_ID,
     who: Principal = OPERATE,
-) -> dict:
+):
     db = request.app.state.db
     if await db.one("api_charge_point_exists", {"charge_point_id": charge_point_id}) is None:
         raise not_found("charge point", charge_point_id)
@@ -68,7 +68,7 @@ async def get_command(
     request: Request,
     command_id: int = Path(ge=1, le=2**63 - 1),
     _=OPERATE,
-) -> dict:
+):
     row = await request.app.state.db.one("api_command", {"id": command_id})
     if row is None:
         raise not_found("command", command_id)

@@ -16,7 +16,7 @@ READY_TIMEOUT_S = 3.0
 
 
 @router.get("/healthz", summary="the process is alive")
-async def healthz() -> dict:
+async def healthz():
     return {"status": "ok"}
 
 

@@ -66,7 +66,7 @@ async def list_meters(
     unhealthy: bool | None = Query(None, description="reported unhealthy, poor signal or drift"),
     paging: Page = Depends(page),
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     filters = meter_filters(who, low_balance=low_balance, offline=offline, unhealthy=unhealthy)
     rows = await request.app.state.db.all("api_meters", filters | paging.params)
     return paging.body([_meter(r) for r in rows], total_of(rows))
@@ -77,7 +77,7 @@ async def get_meter(
     request: Request,
     meter: str = METER,
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     row = await find_meter(request, who, meter)
     db = request.app.state.db
     key = {"meter_id": row["meter_id"]}
@@ -127,7 +127,7 @@ async def balance_history(
     start: datetime | None = Query(None, alias="from", description="default: 30 days ago"),
     end: datetime | None = Query(None, alias="to", description="default: now"),
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     row = await find_meter(request, who, meter)
     lo, hi = _span(start, end, timedelta(days=30))
     days = await request.app.state.db.all(
@@ -159,7 +159,7 @@ async def readings(
     start: datetime | None = Query(None, alias="from", description="default: 24 hours ago"),
     end: datetime | None = Query(None, alias="to", description="default: now"),
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     row = await find_meter(request, who, meter)
     lo, hi = _span(start, end, timedelta(days=1))
     bucket = bucket_for(hi - lo, MAX_POINTS - 1)  # a partial bucket at each end: <= 1,000

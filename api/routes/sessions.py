@@ -52,7 +52,7 @@ async def list_sessions(
     open: bool | None = Query(None, description="only open (true) or closed (false) sessions"),
     paging: Page = Depends(page),
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     lo, hi = window(start, end)
     params = {
         "charge_point_id": charge_point,
@@ -126,7 +126,7 @@ async def get_session(
     request: Request,
     transaction_id: int = TRANSACTION_ID,
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     await _visible(request, who, transaction_id)
     report = await _report(request, [transaction_id])
     return session_view.details(report[transaction_id])
@@ -148,7 +148,7 @@ async def manual_meter_stop(
     transaction_id: int = TRANSACTION_ID,
     reading: ManualReading = Body(),
     who: Principal = OPERATE,
-) -> dict:
+):
     wh = reading.meterStopKwh * 1000
     db = request.app.state.db
     row = await db.one("api_session_owner", {"transaction_id": transaction_id})

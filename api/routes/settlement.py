@@ -48,7 +48,7 @@ async def estimator(
     request: Request,
     meter: str | None = METER_QUERY,
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     m = await _estimator_meter(request, who, meter)
     config = request.app.state.config.settlement
     now = datetime.now(UTC)
@@ -91,7 +91,7 @@ async def history(
     end: datetime | None = Query(None, alias="to"),
     paging: Page = Depends(page),
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     lo, hi = checked_window(start, end)
     m = await _estimator_meter(request, who, meter)
     rows = await request.app.state.db.all(
@@ -120,7 +120,7 @@ async def manual(
     start: datetime | None = Query(None, alias="from", description="default: 24 hours ago"),
     end: datetime | None = Query(None, alias="to", description="default: now"),
     who: Principal = OPERATE,
-) -> dict:
+):
     lo, hi = checked_window(start, end)
     hi = hi or datetime.now(UTC)
     lo = lo or hi - timedelta(days=1)
@@ -145,7 +145,7 @@ async def real_time(
     request: Request,
     meter: str | None = METER_QUERY,
     who: Principal = READ_OR_SELF,
-) -> dict:
+):
     m = await _estimator_meter(request, who, meter)
     db = request.app.state.db
     registers = await db.all("api_latest_registers", {"meter_id": m["meter_id"]})
