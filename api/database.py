@@ -82,6 +82,12 @@ class Database:
             cur = await conn.execute(queries.get(name), params or {})
             return await cur.fetchone()
 
+    async def execute(self, name: str, params: dict[str, Any] | None = None) -> int:
+        """A statement without rows; how many rows it touched."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(queries.get(name), params or {})
+            return cur.rowcount
+
     async def in_thread(self, work: Callable[[psycopg.Connection], T]) -> T:
         """``work(conn)`` on a blocking connection in a worker thread."""
 

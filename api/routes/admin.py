@@ -96,7 +96,7 @@ async def put_id_tag(request: Request, body: IdTagIn, id_tag: str = ID_TAG):
         raise Problem(409, f"no parent id tag {body.parent}") from None
     db = request.app.state.db
     try:
-        await db.one("api_set_id_tag_account", {"id_tag": id_tag, "account_id": body.accountId})
+        await db.execute("api_set_id_tag_account", {"id_tag": id_tag, "account_id": body.accountId})
     except psycopg.errors.ForeignKeyViolation:
         raise Problem(409, f"no account {body.accountId}") from None
     return await db.one("api_id_tag", {"id_tag": id_tag})
