@@ -43,7 +43,8 @@ class ApiConfig:
     host: str = "0.0.0.0"
     port: int = 8080
     settlement: SettlementConfig = SettlementConfig(5, Decimal("1"))
-    pool_size: int = 8
+    pool_size: int = 8  # connections per worker process
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiConfig:
@@ -57,6 +58,8 @@ class ApiConfig:
             issuer=env.get("WATTLINE_API_ISSUER") or DEFAULT_ISSUER,
             host=env.get("WATTLINE_API_HOST") or cls.host,
             port=_port(env.get("WATTLINE_API_PORT")),
+            workers=_count(env, "WATTLINE_API_WORKERS", cls.workers),
+            pool_size=_count(env, "WATTLINE_API_POOL_SIZE", cls.pool_size),
             settlement=SettlementConfig(app.settlement_minutes, app.token_ratio),
         )
         if config.secret is None and config.jwks_url is None:
@@ -72,4 +75,13 @@ def _port(value: str | None) -> int:
         return ApiConfig.port
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise SystemExit(f"WATTLINE_API_PORT={value!r}: a port number 1-65535")
+    return int(value)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) <= 64:
+        raise SystemExit(f"{name}={value!r}: a whole number 1-64")
     return int(value)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 
 from wattline.settings import Settings
 
@@ -13,17 +12,19 @@ from wattline.settings import Settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from api.app import create_app
     from api.config import ApiConfig
 
-    config = ApiConfig.from_env()
-    overrides = {"host": args.host, "port": args.port}
-    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    print(f"wattline API on http://{config.host}:{config.port}/api/v1 (docs: /docs)")
+    config = ApiConfig.from_env()  # checked here, so a bad setting stops before any worker
+    host = args.host or config.host
+    port = args.port or config.port
+    workers = args.workers or config.workers
+    print(f"wattline API on http://{host}:{port}/api/v1 (docs: /docs), {workers} worker(s)")
     uvicorn.run(
-        create_app(config),
-        host=config.host,
-        port=config.port,
+        "api.app:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         log_level="debug" if args.verbose else "info",
         access_log=args.verbose,
         proxy_headers=True,
@@ -60,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser("api", help="serve the HTTP JSON API (http://HOST:8080/api/v1, /docs)")
     a.add_argument("--host", help="listen address (default: WATTLINE_API_HOST or 0.0.0.0)")
     a.add_argument("--port", type=int, help="listen port (default: WATTLINE_API_PORT or 8080)")
+    a.add_argument("--workers", type=int, help="processes (default: WATTLINE_API_WORKERS or 1)")
     a.set_defaults(func=_serve)
 
     t = sub.add_parser("token", help="API bearer tokens").add_subparsers(

@@ -127,8 +127,11 @@ async def get_session(
     transaction_id: int = TRANSACTION_ID,
     who: Principal = READ_OR_SELF,
 ):
-    await _visible(request, who, transaction_id)
+    if account_of(who) is not None:
+        await _visible(request, who, transaction_id)
     report = await _report(request, [transaction_id])
+    if transaction_id not in report:
+        raise not_found("session", transaction_id)
     return session_view.details(report[transaction_id])
 
 

@@ -53,7 +53,10 @@ SELECT t.id AS transaction_id, m.time, m.value, m.delta
 SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs;
 
 -- report_vehicles --
-SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles;
+-- Every car, or only those of the transactions with the given ids.
+SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles
+ WHERE %(ids)s::int[] IS NULL
+    OR id_tag IN (SELECT id_tag FROM wattline.transactions WHERE id = ANY (%(ids)s::int[]));
 
 -- save_tariff --
 INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate, bands)
