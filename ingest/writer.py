@@ -34,6 +34,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from ingest.series_cache import MeterValuesCache, Plan, RegisterReadingsCache, S
 from ingest.spool import DEFAULT_MAX_BYTES, Spool, SpoolFull
 from ingest.spool_replay import Replay
 from sql import db, queries
+from wattline.observe import metrics
 
 __all__ = [
     "TARGETS",
@@ -125,6 +127,7 @@ class Writer:
             "meter_values": MeterValuesCache(max_series),
             "register_readings": RegisterReadingsCache(max_series),
         }
+        metrics.watch_writer(self)
 
     # -- life --
 
@@ -136,6 +139,11 @@ class Writer:
     @property
     def database_away(self) -> bool:
         return self._away
+
+    @property
+    def spool_full(self) -> bool:
+        """The spool refused the last append (for readiness checks)."""
+        return self._spool_full
 
     async def wait_dead(self) -> None:
         """Return if the writer task ever ends other than by ``stop``."""
@@ -152,6 +160,14 @@ class Writer:
         log.critical("the writer task ended unexpectedly", exc_info=error)
         self._fail_queued("the writer is not running")
         self._dead.set()
+
+    async def end_for_drill(self) -> None:
+        """End the writer task as a fault would (ingest/supervise.py, SIGUSR2)."""
+        for _ in range(50):  # asyncio.wait_for (3.11) may swallow one cancel
+            if self._task is None or self._task.done():
+                return
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.1)
 
     async def stop(self) -> None:
         """Flush what is queued (for at most ``stop_timeout_s``), then close; what is left
@@ -421,6 +437,7 @@ class Writer:
 
     async def _commit(self, conn: psycopg.AsyncConnection, batch: Batch, careful: bool) -> None:
         plans: list[tuple[SeriesCache, Plan]] = []
+        started = time.monotonic()
         async with conn.transaction():
             async with conn.cursor() as cur:
                 for target, rows in batch.rows.items():
@@ -451,6 +468,7 @@ class Writer:
             self.rows_merged += len(plan.staged)
             self.series_read += plan.probed
         self.commits += 1
+        metrics.committed(batch.rows, time.monotonic() - started)
 
     @staticmethod
     async def _write_keyed(conn, cur, target: str, rows: list[tuple]) -> None:
