@@ -8,17 +8,11 @@ import streamlit as st
 
 from dashboard import signin
 from dashboard.config import DashboardConfig
-from wattline.observe import http
-from wattline.observe.health import Health
+from dashboard.serve import start_side_server
 
 st.set_page_config(page_title="wattline", page_icon="⚡", layout="wide")
 config = DashboardConfig.from_env()
-# Once per process, not per rerun: /healthz, /readyz (the reader role's connection), /metrics.
-http.serve_once(
-    "dashboard",
-    lambda: Health(config.reader_url),
-    http.port_from_env("WATTLINE_DASHBOARD_HTTP_PORT", 9103),
-)
+start_side_server()  # once per process, not per rerun (dashboard/serve.py)
 
 signin.require_reader(config)
 with st.sidebar:

@@ -142,8 +142,9 @@ class Writer:
 
     @property
     def spool_full(self) -> bool:
-        """The spool refused the last append (for readiness checks)."""
-        return self._spool_full
+        """The spool refused the last append and is still needed: the database is away, or a
+        backlog is left (for readiness checks; once both are gone, commits are direct)."""
+        return self._spool_full and (self._away or bool(self.spool))
 
     async def wait_dead(self) -> None:
         """Return if the writer task ever ends other than by ``stop``."""
