@@ -111,6 +111,7 @@ class Writer:
         self._retry_at = 0.0
         self._stopping = False
         self._spool_full = False
+        self._spool_refused = False  # sticky _spool_full: see spool_full
         self._dead = asyncio.Event()
         self.replay = Replay(self)
         self.commits = 0
@@ -142,9 +143,11 @@ class Writer:
 
     @property
     def spool_full(self) -> bool:
-        """The spool refused the last append and is still needed: the database is away, or a
-        backlog is left (for readiness checks; once both are gone, commits are direct)."""
-        return self._spool_full and (self._away or bool(self.spool))
+        """The spool refused an append since it last ran dry with the database there (for
+        readiness checks: smaller batches may still fit, but this process is refusing data)."""
+        if self._spool_refused and not self._away and not self.spool:
+            self._spool_refused = False
+        return self._spool_refused
 
     async def wait_dead(self) -> None:
         """Return if the writer task ever ends other than by ``stop``."""
@@ -314,7 +317,7 @@ class Writer:
         except SpoolFull as exc:
             if not self._spool_full:  # once, not for every group while it lasts
                 log.error("writer: %s; nothing is confirmed until there is room", exc)
-            self._spool_full = True
+            self._spool_full = self._spool_refused = True
             for _, future in group:
                 if not future.done():
                     future.set_exception(SpoolFull(str(exc)))

@@ -38,21 +38,10 @@ class Observed:
         return self
 
     def get(self, path: str) -> tuple[int | None, str]:
-        """Status and body; (None, why) when nothing answers."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-        except OSError as exc:
-            return None, str(exc)
+        return get(self.port, path)
 
     def check(self, path: str) -> tuple[int | None, dict | str]:
-        status, body = self.get(path)
-        try:
-            return status, json.loads(body)
-        except ValueError:
-            return status, body
+        return check(self.port, path)
 
     def metrics(self) -> dict[tuple[str, tuple], float]:
         """Every sample as {(name, ((label, value), ...)): value}."""
@@ -84,11 +73,31 @@ class Observed:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def until(check, what: str, timeout: float = 20.0):
-    """Poll ``check`` until it returns something truthy; fail saying ``what`` otherwise."""
+def get(port: int, path: str) -> tuple[int | None, str]:
+    """Status and body; (None, why) when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError as exc:
+        return None, str(exc)
+
+
+def check(port: int, path: str) -> tuple[int | None, dict | str]:
+    """/healthz or /readyz: the status and the JSON body."""
+    status, body = get(port, path)
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body
+
+
+def until(condition, what: str, timeout: float = 20.0):
+    """Poll ``condition`` until it returns something truthy; fail saying ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     while True:
-        value = check()
+        value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
