@@ -68,9 +68,17 @@ def run_forever(
         try:
             with connect() as conn:
                 log.info("jobs pass: %s", run_once(conn, settlement))
-                rollup_lag.update(conn)
-            metrics.job_pass(ok=True)
+                metrics.job_pass(ok=True)
+                _export_rollup_lag(conn)
         except psycopg.Error as exc:
             metrics.job_pass(ok=False)
             log.error("jobs pass failed, retrying in %.0f s: %s", interval_s, exc)
         time.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+
+
+def _export_rollup_lag(conn: psycopg.Connection) -> None:
+    """For /metrics; a failure here is not the pass's (it has committed its work)."""
+    try:
+        rollup_lag.update(conn)
+    except psycopg.Error as exc:
+        log.warning("could not read the rollup lag: %s", exc)

@@ -20,12 +20,14 @@ START_S = 30
 
 
 class Observed:
-    def __init__(self, kind: str, env: dict[str, str], port: int, log: Path) -> None:
+    def __init__(
+        self, kind: str, env: dict[str, str], port: int, log: Path, args: tuple = ()
+    ) -> None:
         self.kind, self.port, self.log = kind, port, log
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("WATTLINE_", "MQTT_"))}
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
-                [*WATTLINE, kind], env={**clean, **env}, stdout=out, stderr=out
+                [*WATTLINE, kind, *args], env={**clean, **env}, stdout=out, stderr=out
             )
 
     def wait_started(self, log_line: str | None = None) -> Observed:
