@@ -57,7 +57,6 @@ REJECT_CLASSES = (
     ("refused by the database", "database"),
     ("internal error", "internal"),
     ("unknown meter", "unknown_meter"),
-    ("not registered", "unknown_meter"),
     ("topic is not under", "topic"),
     ("unknown message kind", "topic"),
     ("bad meter serial", "topic"),
