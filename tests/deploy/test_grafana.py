@@ -108,15 +108,15 @@ def test_every_panel_query_runs_as_the_reader_and_shows_the_seeded_figures(figur
     assert fleet["Metered import in range"] == [{"import kWh": Decimal("0.000")}]
     assert fleet["Sessions started in range"] == [{"sessions": 2}]
     hourly = fleet["Charging energy per hour"]
-    assert sum(r["charging kWh"] for r in hourly) == Decimal("9.268")
+    assert sum(r["charging kWh"] for r in hourly) == Decimal("9.268413")
     assert [r["time"] for r in hourly] == sorted(r["time"] for r in hourly)
     daily = fleet["Charging energy per day and charge point"]
     assert {r["charge_point_id"] for r in daily} == {"CP-1"}
+    assert sum(r["kwh"] for r in daily) == Decimal("9.268413")
     assert sum(r["readings"] for r in daily) == 12
     per_meter = fleet["Metered energy per day and meter"]
-    assert sum(r["export_kwh"] for r in per_meter if r["serial"] == "SOLAR-0001") == Decimal(
-        "4.300"
-    )
+    export = sum(r["export_kwh"] for r in per_meter if r["serial"] == "SOLAR-0001")
+    assert export == Decimal("4.30002")  # 60 x 71.667 Wh
 
     assert health["Low balance"] == [{"meters": 1}]
     assert health["Offline"] == [{"meters": 1}]  # LOW-0001, quiet for 2 h
