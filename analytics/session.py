@@ -1,7 +1,7 @@
-"""Session energy with the end-register priority of DESIGN.md: the transaction's meterStop, else
-the connector's latest Energy.Active.Import.Register reading inside the transaction, else an
-operator's manual reading, else none. The source used travels with the result, so a user can
-see why a figure is what it is."""
+"""Session energy with the end-register priority of docs/architecture.md: the transaction's
+meterStop, else the connector's latest Energy.Active.Import.Register reading inside the
+transaction, else an operator's manual reading, else none. The source used travels with the
+result, so a user can see why a figure is what it is."""
 
 from __future__ import annotations
 

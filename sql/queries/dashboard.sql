@@ -97,7 +97,7 @@ SELECT serial, name, last_online, offline_for
  ORDER BY last_online NULLS FIRST;
 
 -- dash_meter_health --
--- Signal and clock per meter, flagged by the limits of DESIGN.md (CSQ < 10, drift > 60 s), and
+-- Signal and clock per meter, flagged by the limits in docs/architecture.md (CSQ < 10, drift > 60 s), and
 -- the freshness of its latest register reading (good < 2 min, warning 2-5 min, else stale).
 SELECT r.serial, r.name, s.csq, s.csq < 10 AS poor_signal,
        s.clock_time_diff_seconds AS clock_drift_s,

@@ -1,6 +1,6 @@
 -- A small world for the dashboard tests, relative to now() so the default ranges (last 24
 -- hours, last 7 days) hold it. Figures worked by hand: session 1 is 15.234 - 5.123 = 10.111 kWh
--- at 12.50 -> 126.39 + 22.75 = 149.14 INR (DESIGN.md "Definitions").
+-- at 12.50 -> 126.39 + 22.75 = 149.14 INR (docs/architecture.md, "Definitions").
 INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate) VALUES ('T1', 'INR', 12.50, 0.18);
 INSERT INTO wattline.charge_points (id, vendor, model, registration_status, last_seen_at)
 VALUES ('CP-1', 'ACME', 'Fast22', 'Accepted', now() - interval '20 seconds'),

@@ -227,7 +227,8 @@ def test_the_reader_role_plans_every_read_with_its_values(db_url):
     with db.connect(db_url, autocommit=True) as owner:  # a chunk to plan for, on TimescaleDB
         owner.execute(
             "INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, unit, value)"
-            " VALUES ('2026-01-10', 'CP-PLAN', 1, 'Wh', 10), ('2026-01-10', 'CP-OTHER', 1, 'Wh', 20)"
+            " VALUES ('2026-01-10', 'CP-PLAN', 1, 'Wh', 10),"
+            " ('2026-01-10', 'CP-OTHER', 1, 'Wh', 20)"
         )
     with _as_reader(db_url) as reader:
         assert reader.execute("SHOW plan_cache_mode").fetchone() == ("force_custom_plan",)

@@ -1,4 +1,5 @@
-"""The reporting views on fixed data, each figure worked by hand (DESIGN.md "Definitions")."""
+"""The reporting views on fixed data, each figure worked by hand (docs/architecture.md,
+"Definitions")."""
 
 from __future__ import annotations
 
