@@ -59,6 +59,18 @@ def restored_url(db_server) -> str:
     db_server.drop(name)
 
 
+def _dump_and_restore(db_url: str, restored_url: str, tmp_path: Path) -> str:
+    dump = tmp_path / "wattline.dump"
+    subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), db_url], check=True)
+    result = subprocess.run(
+        [str(ROOT / "deploy/db-restore"), str(dump), restored_url],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "restored into" in result.stdout
+    return result.stdout
+
+
 def test_dump_and_restore_give_equal_reports(db_url, restored_url, storage_profile, tmp_path):
     with db.connect(db_url, autocommit=True) as conn:
         conn.execute(SEED)
@@ -69,15 +81,8 @@ def test_dump_and_restore_give_equal_reports(db_url, restored_url, storage_profi
     assert len(before["session report"]) == 2
     assert before["relations"] and any(r[2] for r in before["relations"])
 
-    dump = tmp_path / "wattline.dump"
-    subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), db_url], check=True)
-    result = subprocess.run(
-        [str(ROOT / "deploy/db-restore"), str(dump), restored_url],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "restored into" in result.stdout
-    assert ("timescaledb_pre_restore()" in result.stdout) == (storage_profile == "timescale")
+    out = _dump_and_restore(db_url, restored_url, tmp_path)
+    assert ("timescaledb_pre_restore()" in out) == (storage_profile == "timescale")
 
     after = reports(restored_url)
     assert after.keys() == before.keys()
@@ -111,3 +116,22 @@ def test_dump_and_restore_give_equal_reports(db_url, restored_url, storage_profi
             "SELECT sum(export_wh) AS wh FROM wattline.meter_energy_hourly WHERE meter_id = %s",
             (SOLAR,),
         ).fetchone()["wh"] == hour + Decimal(100)
+
+
+@pytest.mark.profiles("timescale")
+def test_restore_into_a_database_that_has_timescaledb_in_public(db_url, restored_url, tmp_path):
+    """The TimescaleDB image installs the extension into template1, so `createdb` gives a
+    database holding it in schema public; the dump has it in schema wattline."""
+    with db.connect(db_url, autocommit=True) as conn:
+        conn.execute(SEED)
+        rollups.refresh(conn)
+    with db.connect(restored_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION timescaledb SCHEMA public")
+    before = reports(db_url)
+    _dump_and_restore(db_url, restored_url, tmp_path)
+    assert reports(restored_url) == before
+    with db.connect(restored_url, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension"
+            " WHERE extname = 'timescaledb'"
+        ).fetchone() == {"schema": "wattline"}
