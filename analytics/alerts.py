@@ -10,6 +10,7 @@ one evaluation; every `wattline jobs` pass runs one too (analytics/jobs.py).
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -94,17 +95,21 @@ class AlertConfig:
 
 
 def _webhook_url(env: Mapping[str, str]) -> str | None:
-    """The URL may hold a token, so it can come from a file (a compose secret) too."""
-    path = env.get("WATTLINE_ALERT_WEBHOOK_URL_FILE")
+    """The URL may hold a token (a chat service's incoming hook does), so it can come from a
+    file (a compose secret) too; an empty file means no webhook."""
+    name, path = "WATTLINE_ALERT_WEBHOOK_URL", env.get("WATTLINE_ALERT_WEBHOOK_URL_FILE")
     if path:
+        name = "WATTLINE_ALERT_WEBHOOK_URL_FILE"
         try:
             with open(path, encoding="utf-8") as f:
-                return f.read().strip() or None
+                url = f.read().strip()
         except OSError as exc:
-            raise SystemExit(f"WATTLINE_ALERT_WEBHOOK_URL_FILE={path!r}: {exc.strerror}") from None
-    url = env.get("WATTLINE_ALERT_WEBHOOK_URL", "").strip()
+            raise SystemExit(f"{name}={path!r}: {exc.strerror}") from None
+    else:
+        url = env.get(name, "").strip()
     if url and not url.startswith(("http://", "https://")):
-        raise SystemExit("WATTLINE_ALERT_WEBHOOK_URL: expected an http:// or https:// URL")
+        # The value itself is not echoed: it may be a secret.
+        raise SystemExit(f"{name}: expected an http:// or https:// URL")
     return url or None
 
 
@@ -200,11 +205,21 @@ def evaluate(
         )
     delivered = dead = 0
     if config.webhook_url:
+        # Once one event failed every attempt, the receiver is taken to be down for the rest of
+        # this pass: the others go straight to dead letters, so a dead receiver costs a pass one
+        # event's retries, not every event's.
+        down: str | None = None
         for event in events:
-            if deliver(conn, config, event, post or http_post):
-                delivered += 1
+            if down is None:
+                tries, error = post_with_retries(config, event, post or http_post)
+                if error is None:
+                    delivered += 1
+                    continue
+                down = error
             else:
-                dead += 1
+                tries, error = 0, f"not tried: an earlier event of this pass failed ({down})"
+            dead_letter(conn, event, tries, error)
+            dead += 1
     opened = sum(e["event"] == "opened" for e in events)
     return Outcome(opened, len(events) - opened, open_now, delivered, dead)
 
@@ -238,47 +253,49 @@ def http_post(url: str, body: bytes, timeout_s: float) -> None:
         response.read()
 
 
-def deliver(
-    conn: psycopg.Connection,
+def post_with_retries(
     config: AlertConfig,
     event: Mapping[str, Any],
     post: Callable[[str, bytes, float], None],
     sleep: Callable[[float], None] = time.sleep,
-) -> bool:
+) -> tuple[int, str | None]:
     """Posts one event, tried ``webhook_attempts`` times with pauses of backoff, 2x, 4x ...;
-    when every attempt failed, a dead-letter row keeps it. True when delivered."""
-    body = webhook_body(event)
-    data = json.dumps(body, default=_json_default).encode()
+    returns the attempts made and the last error (None: delivered)."""
+    data = json.dumps(webhook_body(event), default=_json_default).encode()
     error = ""
     for attempt in range(1, config.webhook_attempts + 1):
         try:
             post(config.webhook_url or "", data, config.webhook_timeout_s)
-            return True
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            # The URL itself may carry a token: log the error, never the URL.
+            return attempt, None
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # (URLError and HTTPError are OSErrors.) The URL may carry a token: log the
+            # error, never the URL.
             error = _describe(exc)
             log.warning(
                 "alert webhook attempt %d/%d failed: %s", attempt, config.webhook_attempts, error
             )
         if attempt < config.webhook_attempts:
             sleep(config.webhook_backoff_s * 2 ** (attempt - 1))
+    return config.webhook_attempts, error
+
+
+def dead_letter(conn: psycopg.Connection, event: Mapping[str, Any], tries: int, error: str) -> None:
+    body = json.loads(json.dumps(webhook_body(event), default=_json_default))
     conn.execute(
         queries.get("alert_dead_letter"),
         {
             "alert_id": event["id"],
             "event": event["event"],
-            "payload": Jsonb(json.loads(data)),
-            "attempts": config.webhook_attempts,
+            "payload": Jsonb(body),
+            "attempts": tries,
             "last_error": error,
         },
     )
     if not conn.autocommit:
         conn.commit()
     log.error(
-        "alert webhook gave up after %d attempts; kept in alert_dead_letters",
-        config.webhook_attempts,
+        "alert webhook: %s %s kept in alert_dead_letters (%s)", event["event"], event["id"], error
     )
-    return False
 
 
 def _describe(exc: BaseException) -> str:

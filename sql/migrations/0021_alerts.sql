@@ -27,7 +27,8 @@ CREATE TABLE wattline.alert_dead_letters (
     alert_id    bigint NOT NULL REFERENCES wattline.alerts (id) ON DELETE CASCADE,
     event       text NOT NULL CHECK (event IN ('opened', 'resolved')),
     payload     jsonb NOT NULL,
-    attempts    integer NOT NULL CHECK (attempts > 0),
+    -- 0: not tried, because an earlier event of the same pass had failed every attempt.
+    attempts    integer NOT NULL CHECK (attempts >= 0),
     last_error  text NOT NULL,
     failed_at   timestamptz NOT NULL DEFAULT now()
 );

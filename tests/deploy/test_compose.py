@@ -89,6 +89,11 @@ def test_every_image_is_pinned_to_a_version():
             assert re.search(r"\d+\.\d+", tag), f"{name}: {image} floats"
 
 
+def test_the_image_builds_from_a_pinned_base():
+    (base,) = re.findall(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base), base
+
+
 def test_no_secret_in_plain_environment():
     for name, service in SERVICES.items():
         for key, value in _env(service).items():

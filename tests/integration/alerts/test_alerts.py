@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 
 from analytics import alerts, jobs
+from sql import db, queries
 from wattline import cli
 
 M1, M2, M3, M4, M5 = (f"00000000-0000-0000-0000-0000000000{i}1" for i in range(1, 6))
@@ -309,3 +311,79 @@ def test_jobs_pass_and_cli_run_the_same_evaluation(fleet, db_url, monkeypatch, c
         ["warning", "meter_offline", "meter", "EML2"],
         ["warning", "low_completeness", "meter", "EML1"],
     ]
+
+
+def test_a_dead_receiver_costs_one_events_retries_per_pass(fleet):
+    """Seven events and a receiver that always answers 503: the first event gets its three
+    attempts, the other six go straight to dead letters, untried."""
+    with Receiver([503]) as hook:
+        outcome = alerts.evaluate(fleet, _config(hook.url))
+        assert len(hook.bodies) == 3
+    assert (outcome.opened, outcome.delivered, outcome.dead_lettered) == (7, 0, 7)
+    rows = fleet.execute(
+        "SELECT attempts, last_error FROM wattline.alert_dead_letters ORDER BY id"
+    ).fetchall()
+    assert [r["attempts"] for r in rows] == [3, 0, 0, 0, 0, 0, 0]
+    assert rows[0]["last_error"] == "HTTP 503 Service Unavailable"
+    assert {r["last_error"] for r in rows[1:]} == {
+        "not tried: an earlier event of this pass failed (HTTP 503 Service Unavailable)"
+    }
+    # Every event is kept with its payload, to be posted again by hand.
+    payloads = fleet.execute(
+        "SELECT payload->'alert'->>'rule' AS rule FROM wattline.alert_dead_letters"
+    ).fetchall()
+    assert sorted(p["rule"] for p in payloads) == sorted(a[0] for a in EXPECTED_OPEN)
+
+
+def test_the_webhook_url_from_a_file(tmp_path):
+    secret = tmp_path / "alert_webhook_url"
+    secret.write_text("https://hooks.example.test/T000/B000/XXXX\n")
+    config = alerts.AlertConfig.from_env({"WATTLINE_ALERT_WEBHOOK_URL_FILE": str(secret)})
+    assert config.webhook_url == "https://hooks.example.test/T000/B000/XXXX"
+    secret.write_text("")  # an empty secret: no webhook
+    assert (
+        alerts.AlertConfig.from_env({"WATTLINE_ALERT_WEBHOOK_URL_FILE": str(secret)}).webhook_url
+        is None
+    )
+    secret.write_text("hooks.example.test/secret-token")
+    with pytest.raises(SystemExit) as refused:
+        alerts.AlertConfig.from_env({"WATTLINE_ALERT_WEBHOOK_URL_FILE": str(secret)})
+    assert "secret-token" not in str(refused.value)
+
+
+def test_two_evaluators_at_once_open_an_alert_once(conn, db_url):
+    """B has opened the alert and not committed; A's evaluation waits on the one-open-alert
+    index, and once B commits, A refreshes B's alert instead of opening (and posting) another."""
+    conn.execute(
+        "INSERT INTO wattline.charge_points (id, registration_status, last_seen_at) "
+        "VALUES ('CP-B', 'Accepted', now())"
+    )
+    conn.execute(
+        "INSERT INTO wattline.connectors (charge_point_id, connector_id, status, "
+        "error_code) VALUES ('CP-B', 1, 'Faulted', 'GroundFailure')"
+    )
+    current = [{"subject_kind": "connector", "subject_id": "CP-B:1", "severity": "critical",
+                "details": {}}]  # fmt: skip
+    with db.connect(db_url) as b, db.connect(db_url, autocommit=True) as a:
+        opened_by_b = b.execute(
+            queries.get("alert_apply"),
+            {"rule": "charger_faulted", "current": json.dumps(current)},
+        ).fetchall()
+        assert [e["event"] for e in opened_by_b] == ["opened"]
+        a_pid = a.info.backend_pid
+        result: list[alerts.Outcome] = []
+        thread = threading.Thread(target=lambda: result.append(alerts.evaluate(a, _config())))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not conn.execute(
+            "SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = %s",
+            (a_pid,),
+        ).fetchone()["waiting"]:
+            assert time.monotonic() < deadline, "A never reached the alert B holds"
+            time.sleep(0.02)
+        b.commit()
+        thread.join()
+    assert (result[0].opened, result[0].resolved, result[0].open_now) == (0, 0, 1)
+    assert conn.execute(
+        "SELECT count(*) AS n FROM wattline.alerts WHERE rule = 'charger_faulted'"
+    ).fetchone() == {"n": 1}
