@@ -116,6 +116,19 @@ def _open(conn: psycopg.Connection) -> list[tuple]:
     ]
 
 
+def _faulted(conn: psycopg.Connection, error_code: str) -> None:
+    """CP-B, seen just now, with connector 1 Faulted."""
+    conn.execute(
+        "INSERT INTO wattline.charge_points (id, registration_status, last_seen_at) "
+        "VALUES ('CP-B', 'Accepted', now())"
+    )
+    conn.execute(
+        "INSERT INTO wattline.connectors (charge_point_id, connector_id, status, error_code) "
+        "VALUES ('CP-B', 1, 'Faulted', %s)",
+        (error_code,),
+    )
+
+
 @pytest.fixture
 def fleet(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
     conn.execute(FLEET)
@@ -240,14 +253,7 @@ def test_bad_threshold_is_a_clear_error():
 
 
 def test_a_failing_webhook_leaves_dead_letters(conn):
-    conn.execute(
-        "INSERT INTO wattline.charge_points (id, registration_status, last_seen_at) "
-        "VALUES ('CP-B', 'Accepted', now())"
-    )
-    conn.execute(
-        "INSERT INTO wattline.connectors (charge_point_id, connector_id, status, "
-        "error_code) VALUES ('CP-B', 1, 'Faulted', 'OverCurrentFailure')"
-    )
+    _faulted(conn, "OverCurrentFailure")
     with Receiver([503]) as hook:
         outcome = alerts.evaluate(conn, _config(hook.url))
         # Three attempts, all answered 503, then a dead-letter row.
@@ -354,14 +360,7 @@ def test_the_webhook_url_from_a_file(tmp_path):
 def test_two_evaluators_at_once_open_an_alert_once(conn, db_url):
     """B has opened the alert and not committed; A's evaluation waits on the one-open-alert
     index, and once B commits, A refreshes B's alert instead of opening (and posting) another."""
-    conn.execute(
-        "INSERT INTO wattline.charge_points (id, registration_status, last_seen_at) "
-        "VALUES ('CP-B', 'Accepted', now())"
-    )
-    conn.execute(
-        "INSERT INTO wattline.connectors (charge_point_id, connector_id, status, "
-        "error_code) VALUES ('CP-B', 1, 'Faulted', 'GroundFailure')"
-    )
+    _faulted(conn, "GroundFailure")
     current = [{"subject_kind": "connector", "subject_id": "CP-B:1", "severity": "critical",
                 "details": {}}]  # fmt: skip
     with db.connect(db_url) as b, db.connect(db_url, autocommit=True) as a:
