@@ -8,9 +8,11 @@ import streamlit as st
 
 from dashboard import signin
 from dashboard.config import DashboardConfig
+from dashboard.serve import start_side_server
 
 st.set_page_config(page_title="wattline", page_icon="⚡", layout="wide")
 config = DashboardConfig.from_env()
+start_side_server()  # once per process, not per rerun (dashboard/serve.py)
 
 signin.require_reader(config)
 with st.sidebar:

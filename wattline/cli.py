@@ -61,6 +61,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from analytics import jobs
     from analytics.settlement import SettlementConfig
     from sql import db
+    from wattline.observe import http
+    from wattline.observe.health import Health
 
     settlement = SettlementConfig(settings.settlement_minutes, settings.token_ratio)
 
@@ -72,6 +74,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
             for step, n in jobs.run_once(conn, settlement).items():
                 print(f"{step}: {n}")
         return 0
+    port = http.port_from_env("WATTLINE_JOBS_HTTP_PORT", 9102)
+    http.serve(Health(settings.database_url), port)  # a daemon thread: ends with the process
     try:
         jobs.run_forever(connect, args.interval or settings.jobs_interval_s, settlement)
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ own, and a fleet of meters heard for the first time costs a few queries, not a f
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -19,6 +20,7 @@ from ingest.mqtt import payloads, rows, shadows, topics
 from ingest.mqtt.payloads import Parsed, Reading
 from ingest.mqtt.registry import Meter, Registry, UnknownMeter
 from ingest.writer import Batch
+from wattline.observe import metrics
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class Handler:
         self.prefix = prefix
         self.max_future = max_future
         self.min_time = min_time
+        self.last_seen: dict[str, float] = {}  # serial -> monotonic time (registered meters)
 
     async def batches(self, messages: list[Message]) -> list[Batch]:
         """A Batch per message, in order. Raises only when the database cannot be reached (the
@@ -73,8 +76,10 @@ class Handler:
         try:
             serial, kind = topics.parse(self.prefix, msg.topic)
         except ValueError as exc:
+            metrics.mqtt_message(None)
             rows.reject(state.batch, msg.topic, str(exc), msg.payload, now)
             return state
+        metrics.mqtt_message(kind)
         try:
             parsed = payloads.parse(kind, msg.payload, now, self.max_future, self.min_time)
         except Exception as exc:  # a bug must cost one message, never the process
@@ -92,6 +97,7 @@ class Handler:
         if isinstance(meter, UnknownMeter):
             rows.reject(batch, msg.topic, str(meter), msg.payload, now)
             return batch
+        self.last_seen[state.serial] = time.monotonic()
         try:
             records = state.parsed.records
             for reason in rows.add_rows(batch, meter, records, now):
