@@ -365,7 +365,7 @@ def test_two_evaluators_at_once_open_an_alert_once(conn, db_url):
                 "details": {}}]  # fmt: skip
     with db.connect(db_url) as b, db.connect(db_url, autocommit=True) as a:
         opened_by_b = b.execute(
-            queries.get("alert_apply"),
+            queries.get("alert_upsert"),
             {"rule": "charger_faulted", "current": json.dumps(current)},
         ).fetchall()
         assert [e["event"] for e in opened_by_b] == ["opened"]
