@@ -1,11 +1,16 @@
 """The figures behind /metrics that need no server: bounded labels, the class of a reject's
-reason, the result of a reply, and the spool's count of documents not replayed yet."""
+reason, the result of a reply, the spool's count of documents not replayed yet, and a stuck
+event loop seen from the side server's thread."""
 
 from __future__ import annotations
+
+import asyncio
+import threading
 
 from ingest import spool_format
 from ingest.spool import Spool
 from wattline.observe import metrics
+from wattline.observe.health import Health
 
 
 def test_a_reply_result_is_its_status_or_its_error_code():
@@ -55,3 +60,23 @@ def test_the_spool_counts_the_documents_replay_has_not_committed(tmp_path):
     last = spool.read(lambda document: 1, 10)
     spool.commit(last.end)
     assert (spool.documents, path.exists()) == (0, False)
+
+
+def test_healthz_fails_while_the_event_loop_is_stuck():
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    health = Health("postgresql://unused", loop=loop)
+    try:
+        assert health.live() == []
+        stuck = threading.Event()
+        loop.call_soon_threadsafe(stuck.wait)  # blocks the loop until released
+        try:
+            assert health.live() == ["the event loop did not answer within 2 s"]
+        finally:
+            stuck.set()
+        assert health.live() == []
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
