@@ -2,9 +2,9 @@
 
 Rollup refresh and retention in the postgres profile (TimescaleDB's own policies do both in the
 timescale profile), promoting future meter tariffs whose activation time has come, also for
-meters that have gone quiet, and sweeping operator commands no central system will finish
-(ingest/ocpp/commands.py). Every step is idempotent, so a crash or an overlap repeats work
-but never corrupts results.
+meters that have gone quiet, sweeping operator commands no central system will finish
+(ingest/ocpp/commands.py), and evaluating the alert rules (analytics/alerts.py). Every step is
+idempotent, so a crash or an overlap repeats work but never corrupts results.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg.rows import tuple_row
 
+from analytics import alerts
 from analytics.settlement import SettlementConfig
 from analytics.settlement_job import settle_pass
 from ingest.ocpp.commands import sweep_params
@@ -52,6 +53,9 @@ def run_once(
             done["retention rows deleted"] = cur.execute(
                 "SELECT wattline_admin.apply_retention()"
             ).fetchone()[0]
+    # Last, so the rules see this pass's settlement, tariffs and rollups.
+    outcome = alerts.evaluate(conn, alerts.AlertConfig.from_env())
+    done["alerts opened"], done["alerts resolved"] = outcome.opened, outcome.resolved
     return done
 
 

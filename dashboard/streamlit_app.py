@@ -24,5 +24,6 @@ pages = [
     st.Page("app_pages/meter_health.py", title="Meter health", icon="📟"),
     st.Page("app_pages/estimator.py", title="Estimator", icon="⏱️"),
     st.Page("app_pages/reports.py", title="Reports", icon="📊"),
+    st.Page("app_pages/alerts.py", title="Alerts", icon="🚨"),
 ]
 st.navigation(pages).run()

@@ -6,7 +6,14 @@ import argparse
 import logging
 import sys
 
-from wattline import cli_analytics, cli_dashboard, cli_mqtt, cli_ocpp, cli_readings
+from wattline import (
+    cli_alerts,
+    cli_analytics,
+    cli_dashboard,
+    cli_mqtt,
+    cli_ocpp,
+    cli_readings,
+)
 from wattline.settings import Settings
 
 
@@ -98,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     j.set_defaults(func=_jobs)
     cli_analytics.register(sub)
     cli_readings.register(sub)
+    cli_alerts.register(sub)
 
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")

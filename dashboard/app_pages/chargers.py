@@ -114,7 +114,10 @@ else:
         reset_type = st.selectbox("Reset type", ["Soft", "Hard"], key="cmd_reset")
         message = st.selectbox("Message (Trigger)", commands.TRIGGER_MESSAGES, key="cmd_msg")
         if st.form_submit_button("Send"):
-            open_tx = connectors.filter(pl.col("connector_id") == connector)["transaction_id"]
+            # The id the charger knows its transaction by, which RemoteStop must carry.
+            open_tx = connectors.filter(pl.col("connector_id") == connector)[
+                "charger_transaction_id"
+            ].drop_nulls()
             try:
                 body = commands.payload(
                     label,
