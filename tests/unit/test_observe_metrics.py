@@ -30,6 +30,17 @@ def test_label_values_outside_the_fixed_sets_are_other():
     assert metrics.bounded(["reading"], metrics.MQTT_KINDS) == "other"
 
 
+def test_api_responses_are_counted_by_a_real_status_code_only():
+    def count(code: str) -> float:
+        found = metrics.REGISTRY.get_sample_value("wattline_api_responses_total", {"code": code})
+        return found or 0.0
+
+    before = count("404"), count("other")
+    for status in (404, 404, 1234):
+        metrics.api_response(status)
+    assert (count("404"), count("other")) == (before[0] + 2, before[1] + 1)
+
+
 def test_reject_reasons_fall_into_a_few_classes():
     cases = {
         "topic is not under meters/": "topic",

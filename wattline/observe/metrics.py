@@ -179,6 +179,13 @@ ROLLUP_PENDING = Gauge(
     registry=REGISTRY,
 )
 
+API_RESPONSES = Counter(
+    "wattline_api_responses",
+    "HTTP API responses by status code (for `wattline api`: ``api_response``)",
+    ["code"],
+    registry=REGISTRY,
+)
+
 _started = time.time()
 JOB_LAG.set_function(lambda: time.time() - (_last_success or _started))
 _last_success: float | None = None
@@ -212,6 +219,10 @@ def reply_result(message: list) -> str:
     if status is None:
         return "accepted"
     return bounded(str(status).lower(), STATUSES)
+
+
+def api_response(status: int) -> None:
+    API_RESPONSES.labels(str(status) if 100 <= status <= 599 else OTHER).inc()
 
 
 def mqtt_message(kind: str | None) -> None:
