@@ -28,8 +28,11 @@ def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
     at = _app()
     text = _text(at)
     assert "### CP-1" in text and "### CP-2" in text
-    assert "🟢 **#2** Charging · 7.000 kWh register · session 2: 3.000 kWh" in text
-    assert "⚠️ GroundFailure" in text
+    assert (
+        ":green[:material/circle:] **#2** Charging · 7.000 kWh register · session 2: 3.000 kWh"
+        in text
+    )
+    assert ":orange[:material/warning:] GroundFailure" in text
     # Session 1 in the default last-24-hours range: 10.111 kWh for 149.14 INR.
     sessions = at.dataframe[2].value
     one = sessions[sessions["transaction_id"] == 1].iloc[0]
