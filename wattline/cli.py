@@ -9,6 +9,7 @@ import sys
 from wattline import (
     cli_alerts,
     cli_analytics,
+    cli_api,
     cli_dashboard,
     cli_mqtt,
     cli_ocpp,
@@ -113,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     for module in (cli_ocpp, cli_mqtt):
         module.register(sub, targets)
     cli_dashboard.register(sub)
+    cli_api.register(sub)
     return p
 
 

@@ -143,17 +143,6 @@ SELECT bucket, min_balance, max_balance, last_balance, last_emergency_credit, re
  WHERE meter_id = %(meter_id)s::uuid AND bucket >= %(lo)s AND bucket < %(hi)s
  ORDER BY bucket DESC;
 
--- dash_estimator_readings --
--- A meter's net power and net energy per reading time (all elements together), for the live
--- settlement estimator: export − import, positive while exporting.
-SELECT time,
-       sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
-       sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
-  FROM wattline.register_readings
- WHERE meter_id = %(meter_id)s::uuid AND time >= %(lo)s AND time <= %(hi)s
- GROUP BY time
- ORDER BY time;
-
 -- dash_active_sessions --
 -- Open sessions with what the live session estimator needs: energy so far, rate and tax, the
 -- car's battery and the charger's latest state-of-charge reading.
