@@ -1,5 +1,6 @@
 # One image for every wattline process; docker-compose.yml picks the command.
-FROM python:3.11-slim
+# Pinned to a patch release (no floating tag: a rebuild gets the same interpreter and Debian).
+FROM python:3.11.11-slim-bookworm
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY sql sql

@@ -8,19 +8,23 @@ import streamlit as st
 
 from dashboard import signin
 from dashboard.config import DashboardConfig
+from dashboard.serve import start_side_server
 
-st.set_page_config(page_title="wattline", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="wattline", page_icon=":material/bolt:", layout="wide")
 config = DashboardConfig.from_env()
+start_side_server()  # once per process, not per rerun (dashboard/serve.py)
 
 signin.require_reader(config)
 with st.sidebar:
     st.markdown("**wattline**")
     signin.operator_sidebar(config)
 
+# Material icons, not emoji: they render the same everywhere, with no emoji font installed.
 pages = [
-    st.Page("app_pages/chargers.py", title="Chargers", icon="🔌", default=True),
-    st.Page("app_pages/meter_health.py", title="Meter health", icon="📟"),
-    st.Page("app_pages/estimator.py", title="Estimator", icon="⏱️"),
-    st.Page("app_pages/reports.py", title="Reports", icon="📊"),
+    st.Page("app_pages/chargers.py", title="Chargers", icon=":material/ev_station:", default=True),
+    st.Page("app_pages/meter_health.py", title="Meter health", icon=":material/electric_meter:"),
+    st.Page("app_pages/estimator.py", title="Estimator", icon=":material/timer:"),
+    st.Page("app_pages/reports.py", title="Reports", icon=":material/bar_chart:"),
+    st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications_active:"),
 ]
 st.navigation(pages).run()

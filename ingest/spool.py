@@ -60,6 +60,8 @@ class Spool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = 0
         self.offset = 0  # committed by replay
+        self.documents = 0  # records not replayed yet (for /metrics)
+        self._read_records: dict[int, int] = {}  # a chunk's end -> records read into it
         self._checked = 0  # damage before this was quarantined already (by this process)
         # Appends (the live path) and replay's commits run on different threads: a commit must
         # not remove the file between an append's open and its write.
@@ -93,6 +95,7 @@ class Spool:
             last = None
             for item in spool_format.scan(f, self.offset, self.size):
                 last = item
+                self.documents += isinstance(item, Record)
             if isinstance(last, Damage) and last.end == self.size:
                 self._cut_tail(f, last.start)
         if self.offset >= self.size:
@@ -145,6 +148,7 @@ class Spool:
         data = b"".join(records)
         with self._lock:
             self._append(data)
+            self.documents += len(records)
 
     def _append(self, data: bytes) -> None:
         if self.size + len(data) > self.max_bytes:
@@ -182,10 +186,10 @@ class Spool:
         spool is never removed at while there is more after it."""
         start = self.offset if start is None else start
         chunk = Chunk(start=start, end=start)
-        weight = 0
+        weight = records = 0
         if not self.path.exists():  # removed by hand: nothing left to replay
             log.error("spool %s: removed while %d bytes were left", self.path, self.backlog_bytes)
-            self.size = self.offset = self._checked = 0
+            self.size = self.offset = self._checked = self.documents = 0
             return chunk
         with self.path.open("rb") as f:
             for item in spool_format.scan(f, start, self.size):
@@ -194,6 +198,7 @@ class Spool:
                     chunk.end = item.end
                     continue
                 assert isinstance(item, Record)
+                records += 1
                 try:
                     document = spool_format.load(item.payload)
                 except (ValueError, KeyError, TypeError) as exc:
@@ -209,6 +214,7 @@ class Spool:
                 weight += weigh(document)
                 if weight >= budget:
                     break
+        self._read_records[chunk.end] = records  # commit(chunk.end) counts them out
         return chunk
 
     def _damaged(self, f, damage: Damage) -> None:
@@ -231,6 +237,7 @@ class Spool:
         """Replay committed everything before ``offset``: record it (or remove the spool)."""
         with self._lock:
             self.offset = offset
+            self.documents = max(0, self.documents - self._read_records.pop(offset, 0))
             if self.offset >= self.size:
                 self._remove()
                 return
@@ -259,7 +266,8 @@ class Spool:
         # that harmless), never applies a stale offset to a new file.
         self.offset_path.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
-        self.size = self.offset = self._checked = 0
+        self.size = self.offset = self._checked = self.documents = 0
+        self._read_records.clear()
 
     def _quarantine(self, offset: int, reason: str, data: bytes) -> None:
         entry = {

@@ -34,6 +34,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from ingest.series_cache import MeterValuesCache, Plan, RegisterReadingsCache, S
 from ingest.spool import DEFAULT_MAX_BYTES, Spool, SpoolFull
 from ingest.spool_replay import Replay
 from sql import db, queries
+from wattline.observe import metrics
 
 __all__ = [
     "TARGETS",
@@ -109,6 +111,7 @@ class Writer:
         self._retry_at = 0.0
         self._stopping = False
         self._spool_full = False
+        self._spool_refused = False  # sticky _spool_full: see spool_full
         self._dead = asyncio.Event()
         self.replay = Replay(self)
         self.commits = 0
@@ -125,6 +128,7 @@ class Writer:
             "meter_values": MeterValuesCache(max_series),
             "register_readings": RegisterReadingsCache(max_series),
         }
+        metrics.watch_writer(self)
 
     # -- life --
 
@@ -136,6 +140,14 @@ class Writer:
     @property
     def database_away(self) -> bool:
         return self._away
+
+    @property
+    def spool_full(self) -> bool:
+        """The spool refused an append since it last ran dry with the database there (for
+        readiness checks: smaller batches may still fit, but this process is refusing data)."""
+        if self._spool_refused and not self._away and not self.spool:
+            self._spool_refused = False
+        return self._spool_refused
 
     async def wait_dead(self) -> None:
         """Return if the writer task ever ends other than by ``stop``."""
@@ -152,6 +164,14 @@ class Writer:
         log.critical("the writer task ended unexpectedly", exc_info=error)
         self._fail_queued("the writer is not running")
         self._dead.set()
+
+    async def end_for_drill(self) -> None:
+        """End the writer task as a fault would (ingest/supervise.py, SIGUSR2)."""
+        for _ in range(50):  # asyncio.wait_for (3.11) may swallow one cancel
+            if self._task is None or self._task.done():
+                return
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.1)
 
     async def stop(self) -> None:
         """Flush what is queued (for at most ``stop_timeout_s``), then close; what is left
@@ -297,7 +317,7 @@ class Writer:
         except SpoolFull as exc:
             if not self._spool_full:  # once, not for every group while it lasts
                 log.error("writer: %s; nothing is confirmed until there is room", exc)
-            self._spool_full = True
+            self._spool_full = self._spool_refused = True
             for _, future in group:
                 if not future.done():
                     future.set_exception(SpoolFull(str(exc)))
@@ -421,6 +441,7 @@ class Writer:
 
     async def _commit(self, conn: psycopg.AsyncConnection, batch: Batch, careful: bool) -> None:
         plans: list[tuple[SeriesCache, Plan]] = []
+        started = time.monotonic()
         async with conn.transaction():
             async with conn.cursor() as cur:
                 for target, rows in batch.rows.items():
@@ -451,6 +472,7 @@ class Writer:
             self.rows_merged += len(plan.staged)
             self.series_read += plan.probed
         self.commits += 1
+        metrics.committed(batch.rows, time.monotonic() - started)
 
     @staticmethod
     async def _write_keyed(conn, cur, target: str, rows: list[tuple]) -> None:

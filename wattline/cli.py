@@ -6,7 +6,15 @@ import argparse
 import logging
 import sys
 
-from wattline import cli_analytics, cli_api, cli_dashboard, cli_mqtt, cli_ocpp, cli_readings
+from wattline import (
+    cli_alerts,
+    cli_analytics,
+    cli_api,
+    cli_dashboard,
+    cli_mqtt,
+    cli_ocpp,
+    cli_readings,
+)
 from wattline.settings import Settings
 
 
@@ -54,6 +62,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from analytics import jobs
     from analytics.settlement import SettlementConfig
     from sql import db
+    from wattline.observe import http
+    from wattline.observe.health import Health
 
     settlement = SettlementConfig(settings.settlement_minutes, settings.token_ratio)
 
@@ -65,6 +75,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
             for step, n in jobs.run_once(conn, settlement).items():
                 print(f"{step}: {n}")
         return 0
+    port = http.port_from_env("WATTLINE_JOBS_HTTP_PORT", 9102)
+    http.serve(Health(settings.database_url), port)  # a daemon thread: ends with the process
     try:
         jobs.run_forever(connect, args.interval or settings.jobs_interval_s, settlement)
     except KeyboardInterrupt:
@@ -94,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
     j.set_defaults(func=_jobs)
     cli_analytics.register(sub)
     cli_readings.register(sub)
+    cli_alerts.register(sub)
 
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")

@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    # dashboard.serve starts the health side server, then Streamlit in the same process.
     argv = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "dashboard.serve", "run", str(APP),
         "--server.port", str(args.port), "--server.address", args.address,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip

@@ -45,6 +45,8 @@ def _config(args: argparse.Namespace):
 def _mqtt(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.mqtt.subscriber import Subscriber
     from ingest.supervise import Watchdog
+    from wattline.observe import http
+    from wattline.observe.health import Health
 
     subscriber = Subscriber(_config(args), settings.database_url)
 
@@ -55,10 +57,14 @@ def _mqtt(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         watchdog = Watchdog(subscriber.writer, stop)  # a dead writer ends the process
         watchdog.start()
+        health = Health(settings.database_url, writer=subscriber.writer, loop=loop)
+        side = http.serve(health, http.port_from_env("WATTLINE_MQTT_HTTP_PORT", 9101))
         try:
             await subscriber.run(stop)
         finally:
             code = watchdog.close()
+            if side is not None:
+                side.stop()
         return code
 
     return asyncio.run(main())

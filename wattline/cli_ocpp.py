@@ -114,9 +114,15 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     if not 0 < args.kwh_min <= args.kwh_max:
         print("wattline simulate chargers: need 0 < --kwh-min <= --kwh-max", file=sys.stderr)
         return 2
+    try:
+        url, count, names = _simulator_target(args)
+    except ValueError as e:
+        print(f"wattline simulate chargers: {e}", file=sys.stderr)
+        return 2
     options = FleetOptions(
-        count=args.count,
-        url=args.url,
+        count=count,
+        names=names,
+        url=url,
         kwh_min=args.kwh_min,
         kwh_max=args.kwh_max,
         interval_s=args.interval,
@@ -124,12 +130,34 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         sessions=args.sessions,
         speed=args.speed,
         seed=args.seed,
+        auto_start=not args.remote_only,
     )
     try:
         asyncio.run(Fleet(options).run())
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _simulator_target(args: argparse.Namespace) -> tuple[str, int, tuple[str, ...]]:
+    """--url, or the seed simulators' --host/--ws-port/--cp-path: (base URL, count, explicit
+    names). --cp-path ocpp/CP-7 is one charger CP-7 at ws://HOST:WS_PORT/ocpp/CP-7 (with
+    --count N: CP-7-0001 ... under the same base)."""
+    seed_style = args.host or args.ws_port or args.cp_path
+    if seed_style and args.url:
+        raise ValueError("give --url, or --host/--ws-port/--cp-path, not both")
+    count = 5 if args.count is None else args.count
+    if not seed_style:
+        return args.url or "ws://127.0.0.1:9000/ocpp", count, ()
+    base, _, name = (args.cp_path or "ocpp/").strip("/").rpartition("/")
+    url = f"ws://{args.host or '127.0.0.1'}:{args.ws_port or 9000}/{base or name}"
+    if not args.cp_path:
+        return url, count, ()
+    if not base:
+        raise ValueError(f"--cp-path {args.cp_path!r}: expected a path ending in the id")
+    if args.count in (None, 1):
+        return url, 1, (name,)
+    return url, count, tuple(f"{name}-{i:04d}" for i in range(1, count + 1))
 
 
 def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubParsersAction) -> None:
@@ -193,8 +221,16 @@ def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubPar
     cmd.set_defaults(func=_command)
 
     s = simulate_targets.add_parser("chargers", help="run simulated OCPP 1.6 charge points")
-    s.add_argument("--count", type=int, default=5)
-    s.add_argument("--url", default="ws://127.0.0.1:9000/ocpp")
+    s.add_argument("--count", type=int, help="chargers (default 5; 1 with --cp-path)")
+    s.add_argument("--url", help="central system up to /ocpp (default ws://127.0.0.1:9000/ocpp)")
+    s.add_argument("--host", help="central system host, with --ws-port (instead of --url)")
+    s.add_argument("--ws-port", type=int, help="central system port (default 9000)")
+    s.add_argument("--cp-path", help="one charger's path, e.g. ocpp/CP-7 (its id is the last part)")
+    s.add_argument(
+        "--remote-only",
+        action="store_true",
+        help="start sessions only when asked (RemoteStartTransaction)",
+    )
     s.add_argument("--kwh-min", type=float, default=5.0)
     s.add_argument("--kwh-max", type=float, default=40.0)
     s.add_argument("--interval", type=float, default=10.0, help="seconds between MeterValues")

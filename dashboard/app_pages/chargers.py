@@ -11,7 +11,13 @@ from dashboard.config import DashboardConfig
 from dashboard.widgets import range_picker
 
 PAGE_SIZE = 20
-FRESHNESS_ICON = {"good": "🟢", "warning": "🟠", "stale": "🔴", "never": "⚪"}
+# Material icons in Streamlit's coloured text: no emoji font needed on the viewer's machine.
+FRESHNESS_ICON = {
+    "good": ":green[:material/circle:]",
+    "warning": ":orange[:material/circle:]",
+    "stale": ":red[:material/circle:]",
+    "never": ":gray[:material/radio_button_unchecked:]",
+}
 
 config = DashboardConfig.from_env()
 dsn = config.reader_url
@@ -19,14 +25,14 @@ st.title("Chargers")
 
 
 def _connector_line(row: dict) -> str:
-    icon = FRESHNESS_ICON.get(row["freshness"] or "never", "⚪")
+    icon = FRESHNESS_ICON.get(row["freshness"] or "never", FRESHNESS_ICON["never"])
     parts = [f"{icon} **#{row['connector_id']}** {row['status'] or 'unknown'}"]
     if row["meter_kwh"] is not None:
         parts.append(f"{row['meter_kwh']} kWh register")
     if row["transaction_id"] is not None:
         parts.append(f"session {row['transaction_id']}: {row['energy_since_start_kwh']} kWh")
     if row["error_code"] and row["error_code"] != "NoError":
-        parts.append(f"⚠️ {row['error_code']}")
+        parts.append(f":orange[:material/warning:] {row['error_code']}")
     return " · ".join(parts)
 
 
@@ -114,7 +120,10 @@ else:
         reset_type = st.selectbox("Reset type", ["Soft", "Hard"], key="cmd_reset")
         message = st.selectbox("Message (Trigger)", commands.TRIGGER_MESSAGES, key="cmd_msg")
         if st.form_submit_button("Send"):
-            open_tx = connectors.filter(pl.col("connector_id") == connector)["transaction_id"]
+            # The id the charger knows its transaction by, which RemoteStop must carry.
+            open_tx = connectors.filter(pl.col("connector_id") == connector)[
+                "charger_transaction_id"
+            ].drop_nulls()
             try:
                 body = commands.payload(
                     label,

@@ -10,6 +10,7 @@ own, and a fleet of meters heard for the first time costs a few queries, not a f
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -54,6 +55,7 @@ class Handler:
         self.prefix = prefix
         self.max_future = max_future
         self.min_time = min_time
+        self.last_seen: dict[str, float] = {}  # serial -> monotonic time (registered meters)
 
     async def batches(self, messages: list[Message]) -> list[Batch]:
         """A Batch per message, in order. Raises only when the database cannot be reached (the
@@ -92,6 +94,7 @@ class Handler:
         if isinstance(meter, UnknownMeter):
             rows.reject(batch, msg.topic, str(meter), msg.payload, now)
             return batch
+        self.last_seen[state.serial] = time.monotonic()
         try:
             records = state.parsed.records
             for reason in rows.add_rows(batch, meter, records, now):

@@ -39,6 +39,7 @@ from ingest.mqtt.group import Group
 from ingest.mqtt.handler import Handler, Message
 from ingest.mqtt.registry import Registry
 from ingest.writer import Batch, BatchRefused, Writer
+from wattline.observe import metrics
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,10 @@ class Subscriber:
         self._refused: set[asyncio.Task] = set()  # messages whose reject row was refused
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client = self._make_client()
+        metrics.watch(metrics.WINDOW_MESSAGES, lambda: self._pending)
+        metrics.watch(metrics.WINDOW_BYTES, lambda: self._pending_bytes)
+        metrics.watch(metrics.WINDOW_LIMIT, lambda: self.config.max_pending)
+        metrics.fleet_ages("mqtt", lambda: self.handler.last_seen.values())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Subscribe and store messages until ``stop`` is set; then finish what is in flight."""
@@ -268,6 +273,8 @@ class Subscriber:
 
     def _on_publish(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         self._received += 1
+        # Counted here, once: a message is handled again when the registry was away.
+        metrics.mqtt_message(topic.rpartition("/")[2])
         msg = Message(topic, payload, mid, qos)
         self._inbox.append(msg)
         self._pending += 1
@@ -411,6 +418,7 @@ class Subscriber:
         for msg in messages:
             self._client.ack(msg.mid, msg.qos)
         self.stored += len(messages)
+        metrics.ACKS.inc(len(messages))
         self._pending -= len(messages)
         self._pending_bytes -= sum(len(m.payload) for m in messages)
         if not self._full():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from ingest import edge
 from ingest.edge import pg_text
 from ingest.ocpp import redact
 from ingest.writer import Batch, BatchRefused, SpoolFull, Writer
+from wattline.observe import metrics
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ class FrameLog:
         self._rejects: list[tuple] = []  # ingest_rejects rows, for the handler's batch
         self._actions: dict[str, str] = {}  # message id -> action of the CALL it belongs to
         self.last_call: tuple[str | None, str] = (None, "")  # (action, frame) being handled
+        self.last_in = time.monotonic()  # when a frame last came in (for /metrics)
 
     def record(
         self, direction: str, frame: str, message: Any = _UNPARSED, *, payload_kept: bool = True
@@ -138,8 +141,10 @@ class FrameLog:
         if message is _UNPARSED:
             message = parse(frame)
         at, action = datetime.now(UTC), self._action(message)
+        metrics.ocpp_frame(direction, message)
         if direction == "in":
             self.last_call = (action, frame)
+            self.last_in = time.monotonic()
         row = frame_row(
             self.charge_point_id, direction, frame, at, action, message, payload_kept=payload_kept
         )

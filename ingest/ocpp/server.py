@@ -44,6 +44,7 @@ from ingest.ocpp.security_log import SecurityEvents
 from ingest.ocpp.service import ChargingService
 from ingest.supervise import Watchdog
 from ingest.writer import Writer
+from wattline.observe import health, metrics
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ class CentralSystem:
         self._closing: set[asyncio.Task] = set()
         self._server: Server | None = None
         self.heap = Heap()
+        self.health = health.Health(dsn, writer=self.writer)
+        metrics.watch(metrics.CONNECTIONS, lambda: len(self.connected))
+        metrics.fleet_ages("ocpp", lambda: [cp.frames.last_in for cp in self.connected.values()])
 
     @property
     def port(self) -> int:
@@ -186,6 +190,8 @@ class CentralSystem:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         address = _address_of(connection)
+        if urlsplit(request.path).path in health.PATHS:  # plain HTTP: probes and scrapes
+            return await self._observe(connection, urlsplit(request.path).path)
         if not urlsplit(request.path).path.startswith(PATH_PREFIX):
             return connection.respond(http.HTTPStatus.NOT_FOUND, "use /ocpp/{charge_point_id}\n")
         raw_identity = urlsplit(request.path).path[len(PATH_PREFIX) :]
@@ -242,6 +248,14 @@ class CentralSystem:
                 refused.headers["WWW-Authenticate"] = 'Basic realm="wattline", charset="UTF-8"'
             return refused
         return await self._admit(connection, identity, known, verdict, address)
+
+    async def _observe(self, connection: ServerConnection, path: str) -> Response:
+        """/healthz, /readyz or /metrics (wattline/observe), answered on the OCPP port."""
+        status, content_type, body = await health.respond_async(self.health, path)
+        response = connection.respond(http.HTTPStatus(status), body.decode())
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = content_type
+        return response
 
     async def _check_password(
         self, identity: str, known: dict, password: str, address: str

@@ -4,6 +4,9 @@ Each charger boots, sends heartbeats and status changes, authorizes, starts a tr
 MeterValues every interval (energy register, power, current, SOC) along a plausible curve —
 full power until 80 % SOC, then tapering — and stops at a target energy between kwh_min and
 kwh_max. Now and then a connection drops (it reconnects and carries on) or a connector faults.
+It obeys the operator: RemoteStartTransaction starts a session with the given id tag when the
+connector is free, RemoteStopTransaction of the running transaction stops it (reason Remote);
+anything else is Rejected, as a real charger answers.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class FleetOptions:
     fault_rate: float = 0.05  # per session
     drop_rate: float = 0.02  # per MeterValues
     seed: int | None = None
+    auto_start: bool = True  # False: sessions start only by RemoteStartTransaction
+    names: tuple[str, ...] = ()  # explicit charge point ids instead of PREFIX-0001, ...
 
 
 def _now() -> str:
@@ -52,19 +57,26 @@ def charging_power_kw(max_kw: float, soc: float) -> float:
 
 
 class _Station(ChargePoint):
-    """Accepts every operator command, as a well-behaved charger would."""
+    """Answers operator commands as a well-behaved charger would; starts and stops go to the
+    simulated charger that owns this connection."""
+
+    def __init__(self, identity: str, connection, charger: SimulatedCharger) -> None:
+        super().__init__(identity, connection)
+        self.charger = charger
 
     @on(Action.reset)
     def on_reset(self, **kwargs) -> call_result.Reset:
         return call_result.Reset(status="Accepted")
 
     @on(Action.remote_start_transaction)
-    def on_remote_start(self, **kwargs) -> call_result.RemoteStartTransaction:
-        return call_result.RemoteStartTransaction(status="Accepted")
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **kwargs):
+        accepted = self.charger.request_start(id_tag, connector_id)
+        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
 
     @on(Action.remote_stop_transaction)
-    def on_remote_stop(self, **kwargs) -> call_result.RemoteStopTransaction:
-        return call_result.RemoteStopTransaction(status="Accepted")
+    def on_remote_stop(self, transaction_id: int, **kwargs):
+        accepted = self.charger.request_stop(transaction_id)
+        return call_result.RemoteStopTransaction(status="Accepted" if accepted else "Rejected")
 
     @on(Action.unlock_connector)
     def on_unlock(self, **kwargs) -> call_result.UnlockConnector:
@@ -105,6 +117,32 @@ class SimulatedCharger:
         self.register_wh = float(rng.randrange(0, 5_000_000))
         self.session: _Session | None = None
         self.sessions_done = 0
+        self._remote_tag: str | None = None  # a RemoteStartTransaction waiting to start
+        self._stop_reason: str | None = None  # a RemoteStopTransaction for the running session
+        self._wake = asyncio.Event()
+
+    def request_start(self, id_tag: str, connector_id: int | None) -> bool:
+        """RemoteStartTransaction: only connector 1 exists, and it must be free."""
+        if connector_id not in (None, 1) or self.session is not None or self._remote_tag:
+            return False
+        self._remote_tag = id_tag
+        self._wake.set()
+        return True
+
+    def request_stop(self, transaction_id: int) -> bool:
+        if self.session is None or self.session.transaction_id != transaction_id:
+            return False
+        self._stop_reason = "Remote"
+        self._wake.set()
+        return True
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once for an operator's start or stop."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
 
     def _finished(self) -> bool:
         return 0 < self.options.sessions <= self.sessions_done
@@ -116,7 +154,7 @@ class SimulatedCharger:
                 async with websockets.connect(
                     f"{self.options.url}/{self.identity}", subprotocols=["ocpp1.6"]
                 ) as ws:
-                    station = _Station(self.identity, ws)
+                    station = _Station(self.identity, ws, self)
                     reader = asyncio.create_task(station.start())
                     try:
                         await self._online(station)
@@ -133,12 +171,17 @@ class SimulatedCharger:
         await cp.call(call.StatusNotification(1, "NoError", status, timestamp=_now()))
         while not self._finished():
             if self.session is None:
-                await asyncio.sleep(self.rng.uniform(0, self.options.interval_s))
+                if self.options.auto_start:
+                    await self._pause(self.rng.uniform(0, self.options.interval_s))
+                else:
+                    await self._pause(3600)
+                if self._remote_tag is None and not self.options.auto_start:
+                    continue
                 await self._start(cp)
             await self._charge(cp)
 
     async def _start(self, cp: _Station) -> None:
-        id_tag = f"TAG-{self.rng.randrange(1, 50):04d}"
+        id_tag = self._remote_tag or f"TAG-{self.rng.randrange(1, 50):04d}"
         await cp.call(call.StatusNotification(1, "NoError", "Preparing", timestamp=_now()))
         await cp.call(call.Authorize(id_tag))
         started = await cp.call(call.StartTransaction(1, id_tag, round(self.register_wh), _now()))
@@ -150,14 +193,17 @@ class SimulatedCharger:
             battery_kwh=self.rng.choice([40.0, 60.0, 77.0]),
             soc=self.rng.uniform(10, 50),
         )
+        self._remote_tag = None  # only now: a second RemoteStart meanwhile is Rejected
         await cp.call(call.StatusNotification(1, "NoError", "Charging", timestamp=_now()))
 
     async def _charge(self, cp: _Station) -> None:
         s = self.session
         assert s is not None
         faulted = self.rng.random() < self.options.fault_rate
-        while s.delivered_wh < s.target_wh:
-            await asyncio.sleep(self.options.interval_s)
+        while s.delivered_wh < s.target_wh and self._stop_reason is None:
+            await self._pause(self.options.interval_s)
+            if self._stop_reason is not None:
+                break
             if self.rng.random() < self.options.drop_rate:
                 await cp._connection.close()  # a dropped link; run() reconnects
                 return
@@ -176,9 +222,10 @@ class SimulatedCharger:
                 round(self.register_wh),
                 _now(),
                 s.transaction_id,
-                reason="Other" if faulted else "EVDisconnected",
+                reason=self._stop_reason or ("Other" if faulted else "EVDisconnected"),
             )
         )
+        self._stop_reason = None
         await cp.call(call.StatusNotification(1, "NoError", "Available", timestamp=_now()))
         self.session = None
         self.sessions_done += 1
@@ -202,9 +249,9 @@ class SimulatedCharger:
 class Fleet:
     def __init__(self, options: FleetOptions) -> None:
         rng = random.Random(options.seed)
+        names = options.names or [f"{options.prefix}-{i:04d}" for i in range(1, options.count + 1)]
         self.chargers = [
-            SimulatedCharger(f"{options.prefix}-{i:04d}", options, random.Random(rng.random()))
-            for i in range(1, options.count + 1)
+            SimulatedCharger(name, options, random.Random(rng.random())) for name in names
         ]
 
     async def run(self) -> None:

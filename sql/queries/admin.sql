@@ -16,3 +16,19 @@ SELECT c.relname AS name,
 
 -- applied_migrations --
 SELECT version, name, applied_at FROM wattline_admin.schema_migrations ORDER BY version;
+
+-- interface_columns --
+-- The SQL reporting interface (every rollup and view in schema wattline) with the comments
+-- migration 0030 and later give each relation and column, for docs/sql.md.
+SELECT c.relname AS relation,
+       CASE WHEN r.name IS NOT NULL THEN 'rollup' ELSE 'view' END AS kind,
+       obj_description(c.oid, 'pg_class') AS relation_comment,
+       a.attname AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS column_type,
+       col_description(c.oid, a.attnum) AS column_comment
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN wattline_admin.rollups r ON r.name = c.relname
+ WHERE n.nspname = 'wattline' AND (c.relkind IN ('v', 'm') OR r.name IS NOT NULL)
+ ORDER BY r.name IS NULL, c.relname, a.attnum;

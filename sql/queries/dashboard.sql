@@ -21,12 +21,16 @@ SELECT charge_point_id, vendor, model, site, registration_status, last_seen_at, 
  ORDER BY charge_point_id;
 
 -- dash_connector_status --
--- The live meter status of one charge point's connectors.
-SELECT connector_id, status, meter_kwh, meter_at, meter_age, freshness, transaction_id,
-       started_at, energy_since_start_kwh, estimated_cost, currency, duration
-  FROM wattline.connector_meter_status
- WHERE charge_point_id = %(charge_point_id)s
- ORDER BY connector_id;
+-- The live meter status of one charge point's connectors. charger_transaction_id is the id the
+-- charger knows the open transaction by (a renumbered offline start keeps its own: ocpp.sql),
+-- which is what a RemoteStopTransaction must carry.
+SELECT s.connector_id, s.status, s.meter_kwh, s.meter_at, s.meter_age, s.freshness,
+       s.transaction_id, coalesce(t.charger_transaction_id, t.id) AS charger_transaction_id,
+       s.started_at, s.energy_since_start_kwh, s.estimated_cost, s.currency, s.duration
+  FROM wattline.connector_meter_status s
+  LEFT JOIN wattline.transactions t ON t.id = s.transaction_id
+ WHERE s.charge_point_id = %(charge_point_id)s
+ ORDER BY s.connector_id;
 
 -- dash_transactions_count --
 SELECT count(*) AS n

@@ -28,8 +28,11 @@ def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
     at = _app()
     text = _text(at)
     assert "### CP-1" in text and "### CP-2" in text
-    assert "🟢 **#2** Charging · 7.000 kWh register · session 2: 3.000 kWh" in text
-    assert "⚠️ GroundFailure" in text
+    assert (
+        ":green[:material/circle:] **#2** Charging · 7.000 kWh register · session 2: 3.000 kWh"
+        in text
+    )
+    assert ":orange[:material/warning:] GroundFailure" in text
     # Session 1 in the default last-24-hours range: 10.111 kWh for 149.14 INR.
     sessions = at.dataframe[2].value
     one = sessions[sessions["transaction_id"] == 1].iloc[0]
@@ -70,6 +73,27 @@ def test_an_operator_signs_in_and_sends_a_reset(dashboard_env):
         "payload": {"type": "Hard"},
         "requested_by": "Asha Rao",
     }
+
+
+def test_stop_carries_the_id_the_charger_knows_its_transaction_by(dashboard_env):
+    # Session 2 began offline and its id collided, so the central system renumbered it and keeps
+    # the charger's own id 9: the charger can only stop "9".
+    with db.connect(dashboard_env, autocommit=True) as conn:
+        conn.execute("UPDATE wattline.transactions SET charger_transaction_id = 9 WHERE id = 2")
+    at = _app()
+    at.sidebar.text_input(key="operator_name").input("Asha Rao")
+    at.sidebar.text_input[0].input("s3cret")
+    at.sidebar.button[0].click().run()
+    at.selectbox(key="cmd_label").select("Stop")
+    at.number_input(key="cmd_connector").set_value(2)
+    submit = [b for b in at.get("button") if getattr(b, "label", "") == "Send"]
+    submit[0].click().run()
+    assert not at.exception, at.exception
+    with db.connect(dashboard_env) as conn:
+        row = conn.execute(
+            "SELECT action, payload FROM commands ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert row == {"action": "RemoteStopTransaction", "payload": {"transactionId": 9}}
 
 
 def test_without_an_operator_password_commands_are_disabled(dashboard_env, monkeypatch):

@@ -88,3 +88,32 @@ def test_reading_quality_flags(conn):
         r["quality"] for r in conn.execute("SELECT quality FROM meter_values_quality ORDER BY time")
     ]
     assert found == ["ok", "outside_transaction", "future_timestamp", "reset"]
+
+
+def test_quality_looks_up_the_transaction_the_charger_means(conn):
+    # CP-B started offline and told us transaction 7, which CP-A already had: CP-B's became row
+    # 12, keeping 7 as the charger's id. CP-B's readings name 7 and fall inside its own session
+    # (13:00-14:00) but outside CP-A's (10:00-11:00).
+    conn.execute(
+        """
+        INSERT INTO wattline.charge_points (id) VALUES ('CP-A'), ('CP-B');
+        INSERT INTO wattline.transactions (id, charge_point_id, connector_id, started_at,
+                                           stopped_at, charger_transaction_id)
+               OVERRIDING SYSTEM VALUE
+        VALUES (7, 'CP-A', 1, '2024-01-01 10:00Z', '2024-01-01 11:00Z', NULL),
+               (12, 'CP-B', 1, '2024-01-01 13:00Z', '2024-01-01 14:00Z', 7);
+        INSERT INTO wattline.meter_values
+               (time, received_at, charge_point_id, connector_id, transaction_id, unit, value)
+        VALUES ('2024-01-01 13:30Z', '2024-01-01 13:30Z', 'CP-B', 1, 7, 'Wh', 10),
+               ('2024-01-01 14:30Z', '2024-01-01 14:30Z', 'CP-B', 1, 7, 'Wh', 20),
+               ('2024-01-01 10:30Z', '2024-01-01 10:30Z', 'CP-A', 1, 7, 'Wh', 30);
+        """
+    )
+    found = conn.execute(
+        "SELECT charge_point_id, quality FROM meter_values_quality ORDER BY charge_point_id, time"
+    ).fetchall()
+    assert [(r["charge_point_id"], r["quality"]) for r in found] == [
+        ("CP-A", "ok"),
+        ("CP-B", "ok"),
+        ("CP-B", "outside_transaction"),
+    ]

@@ -1,0 +1,36 @@
+"""`wattline dashboard`'s process: the health and metrics side server first, then Streamlit's
+own command line in this same process (so signals still reach Streamlit directly).
+
+First, because Streamlit runs the app's script only when a browser opens a page: a server
+started from the script alone would leave /healthz unanswered until someone looks. The script
+asks too (``serve_once``), for `streamlit run` without this wrapper; the first ask wins.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dashboard.config import DashboardConfig
+from wattline.observe import http
+from wattline.observe.health import Health
+
+PORT_VARIABLE, DEFAULT_PORT = "WATTLINE_DASHBOARD_HTTP_PORT", 9103
+
+
+def start_side_server() -> None:
+    config = DashboardConfig.from_env()
+    port = http.port_from_env(PORT_VARIABLE, DEFAULT_PORT)
+    # Ready means the reader role can query: that is all the pages do.
+    http.serve_once("dashboard", lambda: Health(config.reader_url), port)
+
+
+def main() -> None:
+    from streamlit.web import cli
+
+    start_side_server()
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()
