@@ -9,12 +9,14 @@ import sys
 from wattline import (
     cli_alerts,
     cli_analytics,
+    cli_config,
     cli_dashboard,
     cli_mqtt,
     cli_ocpp,
     cli_readings,
+    logs,
 )
-from wattline.settings import Settings
+from wattline.settings import Settings, export_env_file
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     cli_analytics.register(sub)
     cli_readings.register(sub)
     cli_alerts.register(sub)
+    cli_config.register(sub)
 
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")
@@ -118,11 +121,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return args.func(args, Settings.from_env())
+    settings = Settings.from_env()  # a bad value stops here, with one line naming it
+    # Code that still reads os.environ itself, and child processes, see the .env file too.
+    export_env_file()
+    level = logging.DEBUG if args.verbose else logging.INFO
+    logs.setup(settings.log_format, args.command, level)  # process: ocpp, mqtt, jobs, ...
+    return args.func(args, settings)
 
 
 if __name__ == "__main__":
