@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from wattline import (
     cli_alerts,
@@ -85,6 +86,22 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
+    from wattline import bootstrap
+    from wattline.settings import env_file
+
+    path = Path(args.env_file) if args.env_file else env_file()
+    creds, written = bootstrap.credentials(path, args.host, args.port, args.database)
+    command = bootstrap.psql_command(args.admin_url, args.socket_dir, creds.port)
+    bootstrap.run(creds, command)
+    print(
+        f"roles {bootstrap.OWNER_ROLE} and wattline_reader, database {creds.database} on "
+        f"{creds.host}:{creds.port}: ready; passwords {'written to' if written else 'from'} "
+        f"{path}"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wattline", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -97,6 +114,18 @@ def parser() -> argparse.ArgumentParser:
         help="force a storage profile (default: WATTLINE_STORAGE, else detect)",
     )
     m.set_defaults(func=_migrate)
+
+    b = sub.add_parser(
+        "bootstrap",
+        help="once, as a superuser: roles with generated passwords, the database, .env",
+    )
+    b.add_argument("--host", default="127.0.0.1", help="the server, as the URLs in .env name it")
+    b.add_argument("--port", type=int, default=5432)
+    b.add_argument("--database", default="wattline")
+    b.add_argument("--socket-dir", default="/var/run/postgresql", help="for peer auth as postgres")
+    b.add_argument("--admin-url", help="a superuser's URL, instead of peer auth on the socket")
+    b.add_argument("--env-file", help="default: WATTLINE_ENV_FILE, else ./.env")
+    b.set_defaults(func=_bootstrap)
 
     s = sub.add_parser("status", help="show the storage profile and what each relation holds")
     s.set_defaults(func=_status)
