@@ -19,6 +19,8 @@ from wattline import (
 )
 from wattline.settings import Settings, export_env_file
 
+LONG_RUNNING = ("ocpp", "mqtt", "jobs", "dashboard", "api", "demo")
+
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from sql.migrate import MigrationError, migrate
@@ -155,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     export_env_file()
     level = logging.DEBUG if args.verbose else logging.INFO
     logs.setup(settings.log_format, args.command, level)  # process: ocpp, mqtt, jobs, ...
+    if args.command in LONG_RUNNING:  # which database, for the operator; the password masked
+        logging.getLogger("wattline").info("database %s", settings.database_url)
     return args.func(args, settings)
 
 

@@ -361,6 +361,7 @@ class CentralSystem:
         assert identity is not None  # the handshake refused anything else
         # This task serves one connection: its log lines (and its children's) name the charger.
         logs.charge_point.set(identity)
+        log.info("%s: connected", identity)
         if self._arriving.get(identity) is connection:
             del self._arriving[identity]
         charge_point = CentralSystemChargePoint(
