@@ -1,45 +1,38 @@
-"""Dashboard settings from the environment: where to read, where commands are written, and the
-reader and operator passwords. Reading and writing use different roles so that a bug in a page
-can never change data."""
+"""Dashboard settings, from the one settings object: where to read, where commands are written,
+and the reader and operator passwords. Reading and writing use different roles so that a bug in a
+page can never change data."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from psycopg import conninfo
+from wattline.settings import READER_ROLE, Settings, reader_dsn
 
-from wattline.settings import DEFAULT_DATABASE_URL
-
-READER_ROLE = "wattline_reader"
-
-
-def reader_dsn(database_url: str) -> str:
-    """The same server and database as ``database_url``, as the read-only role."""
-    params = conninfo.conninfo_to_dict(database_url)
-    params["user"] = READER_ROLE
-    params.pop("password", None)
-    return conninfo.make_conninfo(**params)
+__all__ = ["READER_ROLE", "DashboardConfig", "reader_dsn"]
 
 
 @dataclass(frozen=True)
 class DashboardConfig:
-    reader_url: str
-    writer_url: str
-    operator_password: str | None  # None: operator commands are disabled
+    reader_url: str = field(repr=False)
+    writer_url: str = field(repr=False)
+    operator_password: str | None = field(repr=False)  # None: operator commands are disabled
     refresh_s: float = 5.0
     # Reads (every page) behind a shared password; None: open, unless OIDC is configured
     # (.streamlit/secrets.toml [auth]), which then takes its place.
-    dashboard_password: str | None = None
+    dashboard_password: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> DashboardConfig:
-        env = os.environ if env is None else env
-        writer = env.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DashboardConfig:
+        s = Settings.from_env(env)
+
+        def secret(value) -> str | None:
+            return value.get_secret_value() if value is not None else None
+
         return cls(
-            reader_url=env.get("WATTLINE_READER_URL") or reader_dsn(writer),
-            writer_url=writer,
-            operator_password=env.get("WATTLINE_OPERATOR_PASSWORD") or None,
-            refresh_s=float(env.get("WATTLINE_DASHBOARD_REFRESH", "5")),
-            dashboard_password=env.get("WATTLINE_DASHBOARD_PASSWORD") or None,
+            reader_url=s.reader_url,
+            writer_url=s.database_url,
+            operator_password=secret(s.operator_password),
+            refresh_s=s.dashboard_refresh_s,
+            dashboard_password=secret(s.dashboard_password),
         )

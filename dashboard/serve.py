@@ -11,8 +11,10 @@ from __future__ import annotations
 import sys
 
 from dashboard.config import DashboardConfig
+from wattline import logs
 from wattline.observe import http
 from wattline.observe.health import Health
+from wattline.settings import Settings
 
 PORT_VARIABLE, DEFAULT_PORT = "WATTLINE_DASHBOARD_HTTP_PORT", 9103
 
@@ -27,6 +29,7 @@ def start_side_server() -> None:
 def main() -> None:
     from streamlit.web import cli
 
+    logs.setup(Settings.from_env().log_format, "dashboard")
     start_side_server()
     sys.argv = ["streamlit", *sys.argv[1:]]
     cli.main()

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors, sql
 
-from sql import db, timescaledb
+from sql import db, privileges, timescaledb
 
 SQL_DIR = Path(__file__).parent
 MIGRATION_DIR = SQL_DIR / "migrations"
@@ -150,6 +150,9 @@ def migrate(
 ) -> MigrationResult:
     """Bring the database at ``dsn`` up to date with the migrations in ``directory``. Safe to
     run any number of times."""
+    # Privileges are checked before acting: a missing one is named, nothing is left half-done.
+    if why := privileges.problem_before(dsn):
+        raise MigrationError(why)
     created = ensure_database(dsn)
     result = MigrationResult(db.database_name(dsn), "", created)
     if created:
@@ -162,6 +165,8 @@ def migrate(
             f"ALTER EXTENSION timescaledb UPDATE failed: {exc.diag.message_primary}{detail}"
         ) from exc
     with db.connect(dsn, autocommit=True) as conn:
+        if why := privileges.problem_inside(conn, storage):
+            raise MigrationError(why)
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         try:
             _migrate(conn, storage, result, log, migrations(directory))

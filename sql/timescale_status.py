@@ -36,7 +36,10 @@ def job_lines(conn: psycopg.Connection) -> Iterator[str]:
         last = r["last_run_status"] or "never run"
         if r["last_run_started_at"]:
             last += f" at {r['last_run_started_at']:%Y-%m-%d %H:%M:%S}"
-        next_start = f"{r['next_start']:%Y-%m-%d %H:%M:%S}" if r["scheduled"] else "unscheduled"
+        next_start = "unscheduled"
+        if r["scheduled"]:
+            # NULL where the job's stats are hidden from a role that is not a superuser
+            next_start = f"{r['next_start']:%Y-%m-%d %H:%M:%S}" if r["next_start"] else "unknown"
         failures = (
             f", {r['total_failures']} of {r['total_runs']} runs failed"
             if r["total_failures"]

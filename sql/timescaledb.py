@@ -21,11 +21,23 @@ def unavailable_reason(conn: psycopg.Connection) -> str | None:
     Asked before trying: on a server that has the extension's files but did not preload its
     library, CREATE EXTENSION is a FATAL error that closes the connection."""
     with conn.cursor(row_factory=tuple_row) as cur:
+        # Created already (by a superuser: `wattline bootstrap`), so its library is loaded; a
+        # role that is not a superuser may not read shared_preload_libraries at all.
+        if cur.execute("SELECT 1 FROM pg_extension WHERE extname = %s", [EXTENSION]).fetchone():
+            return None
         installed = cur.execute(
             "SELECT 1 FROM pg_available_extensions WHERE name = %s", [EXTENSION]
         ).fetchone()
         if not installed:
             return "the timescaledb extension is not installed on this server"
+        (superuser,) = cur.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        if not superuser:  # nor may it read shared_preload_libraries
+            return (
+                "the role is not a superuser, which CREATE EXTENSION timescaledb needs (run it "
+                "once as one in this database: `wattline bootstrap` does)"
+            )
         preload = cur.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
     if not preloaded(preload):
         return (

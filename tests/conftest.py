@@ -73,7 +73,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 @pytest.fixture(autouse=True, scope="session")
 def _no_app_environment() -> Iterator[None]:
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(APP_ENV_PREFIXES)}
+    # Nor the user's .env (scripts/setup writes one in the checkout; wattline.settings reads it).
+    os.environ["WATTLINE_ENV_FILE"] = os.devnull
     yield
+    os.environ.pop("WATTLINE_ENV_FILE", None)
     os.environ.update(saved)
 
 

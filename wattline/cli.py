@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from wattline import (
     cli_alerts,
     cli_analytics,
     cli_api,
+    cli_config,
     cli_dashboard,
     cli_mqtt,
     cli_ocpp,
     cli_readings,
+    logs,
 )
-from wattline.settings import Settings
+from wattline.settings import Settings, export_env_file
+
+LONG_RUNNING = ("ocpp", "mqtt", "jobs", "dashboard", "api", "demo")
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,6 +89,22 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
+    from wattline import bootstrap
+    from wattline.settings import env_file
+
+    path = Path(args.env_file) if args.env_file else env_file()
+    creds, written = bootstrap.credentials(path, args.host, args.port, args.database)
+    command = bootstrap.psql_command(args.admin_url, args.socket_dir, creds.port)
+    bootstrap.run(creds, command)
+    print(
+        f"roles {bootstrap.OWNER_ROLE} and wattline_reader, database {creds.database} on "
+        f"{creds.host}:{creds.port}: ready; passwords {'written to' if written else 'from'} "
+        f"{path}"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wattline", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -97,6 +118,18 @@ def parser() -> argparse.ArgumentParser:
     )
     m.set_defaults(func=_migrate)
 
+    b = sub.add_parser(
+        "bootstrap",
+        help="once, as a superuser: roles with generated passwords, the database, .env",
+    )
+    b.add_argument("--host", default="127.0.0.1", help="the server, as the URLs in .env name it")
+    b.add_argument("--port", type=int, default=5432)
+    b.add_argument("--database", default="wattline")
+    b.add_argument("--socket-dir", default="/var/run/postgresql", help="for peer auth as postgres")
+    b.add_argument("--admin-url", help="a superuser's URL, instead of peer auth on the socket")
+    b.add_argument("--env-file", help="default: WATTLINE_ENV_FILE, else ./.env")
+    b.set_defaults(func=_bootstrap)
+
     s = sub.add_parser("status", help="show the storage profile and what each relation holds")
     s.set_defaults(func=_status)
 
@@ -107,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     cli_analytics.register(sub)
     cli_readings.register(sub)
     cli_alerts.register(sub)
+    cli_config.register(sub)
 
     # Each ingest path adds its own subcommands (and its `simulate` target) from its own module.
     simulate = sub.add_parser("simulate", help="run simulated devices against the ingest")
@@ -120,11 +154,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return args.func(args, Settings.from_env())
+    settings = Settings.from_env()  # a bad value stops here, with one line naming it
+    # Code that still reads os.environ itself, and child processes, see the .env file too.
+    export_env_file()
+    level = logging.DEBUG if args.verbose else logging.INFO
+    logs.setup(settings.log_format, args.command, level)  # process: ocpp, mqtt, jobs, ...
+    if args.command in LONG_RUNNING:  # which database, for the operator; the password masked
+        logging.getLogger("wattline").info("database %s", settings.database_url)
+    return args.func(args, settings)
 
 
 if __name__ == "__main__":

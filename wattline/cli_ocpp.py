@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +38,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print("wattline ocpp: --tls-ca needs --tls-cert and --tls-key", file=sys.stderr)
         return 2
     scheme = "wss" if config.tls_cert else "ws"
-    print(f"OCPP 1.6-J central system on {scheme}://{config.host}:{config.port}/ocpp/{{id}}")
+    # Logged, not printed: with WATTLINE_LOG_FORMAT=json every line of the process is JSON.
+    logging.getLogger("wattline").info(
+        "OCPP 1.6-J central system on %s://%s:%s/ocpp/{id}", scheme, config.host, config.port
+    )
     try:
         return asyncio.run(CentralSystem(config, settings.database_url).serve_forever())
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
-"""MQTT ingest settings from environment variables; defaults work with a local Mosquitto."""
+"""MQTT ingest settings, built from the one settings object (wattline.settings); defaults work
+with a local Mosquitto."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -10,10 +10,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ingest import edge
-from ingest.clock import TimeWindow
-from ingest.env import flag, positive
+from wattline.settings import DEFAULT_MQTT_URL, Settings
 
-DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
+TLS_NAMES = ("WATTLINE_MQTT_CA", "WATTLINE_MQTT_CERT", "WATTLINE_MQTT_KEY")
 TLS_SCHEMES = ("mqtts", "ssl")
 SCHEMES = ("mqtt", "tcp", *TLS_SCHEMES)
 
@@ -91,33 +90,37 @@ class MqttConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MqttConfig:
-        env = os.environ if env is None else env
-        url = env.get("MQTT_URL", DEFAULT_MQTT_URL)
-        scheme = urlparse(url).scheme
-        if scheme not in SCHEMES:
-            raise SystemExit(f"MQTT_URL={redact(url)!r}: expected mqtt:// or mqtts://host:port")
-        tls_files = _tls_files(env)
-        if any(tls_files) and scheme not in TLS_SCHEMES:
+        return cls.from_settings(Settings.from_env(env))
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> MqttConfig:
+        url = s.mqtt_url
+        ca_file, cert_file, key_file = s.mqtt_ca, s.mqtt_cert, s.mqtt_key
+        for name, path in zip(TLS_NAMES, (ca_file, cert_file, key_file), strict=True):
+            if path and not Path(path).is_file():
+                raise SystemExit(f"{name}={path!r}: no such file")
+        if key_file and not cert_file:
+            raise SystemExit("WATTLINE_MQTT_KEY is set without WATTLINE_MQTT_CERT")
+        if (ca_file or cert_file) and urlparse(url).scheme not in TLS_SCHEMES:
             raise SystemExit(
                 f"WATTLINE_MQTT_CA/_CERT/_KEY are set but MQTT_URL={redact(url)!r} is not mqtts://"
             )
-        ca_file, cert_file, key_file = tls_files
-        window = TimeWindow.from_env(env, "WATTLINE_MQTT_MAX_FUTURE_S")
+        password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
         return cls(
             url=url,
-            client_id=env.get("WATTLINE_MQTT_CLIENT_ID", cls.client_id),
-            shared_group=env.get("WATTLINE_MQTT_SHARED_GROUP") or None,
-            topic_prefix=env.get("WATTLINE_MQTT_TOPIC_PREFIX", cls.topic_prefix),
-            allow_unknown_meters=flag(env, "WATTLINE_ALLOW_UNKNOWN_METERS", False),
+            client_id=s.mqtt_client_id,
+            shared_group=s.mqtt_shared_group,
+            topic_prefix=s.mqtt_topic_prefix,
+            allow_unknown_meters=s.allow_unknown_meters,
             # WATTLINE_MAX_FUTURE_S is shared with the OCPP central system; the MQTT name came
             # first and, being the more specific, wins when both are set.
-            max_future_s=window.max_future.total_seconds(),
-            min_time=window.min_time,
-            spool_path=env.get("WATTLINE_MQTT_SPOOL") or None,
-            max_pending=_receive_maximum(env),
-            max_packet_bytes=_max_packet_bytes(env),
-            login=env.get("WATTLINE_MQTT_USERNAME") or None,
-            login_password=_password(env),
+            max_future_s=s.mqtt_max_future_s or s.max_future_s,
+            min_time=s.min_time,
+            spool_path=s.mqtt_spool,
+            max_pending=s.mqtt_max_pending,
+            max_packet_bytes=s.mqtt_max_packet_bytes,
+            login=s.mqtt_username,
+            login_password=password,
             ca_file=ca_file,
             cert_file=cert_file,
             key_file=key_file,
@@ -130,45 +133,3 @@ def redact(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
-
-
-def _password(env: Mapping[str, str]) -> str | None:
-    if env.get("WATTLINE_MQTT_PASSWORD"):
-        return env["WATTLINE_MQTT_PASSWORD"]
-    path = env.get("WATTLINE_MQTT_PASSWORD_FILE")
-    if not path:
-        return None
-    try:
-        # A secret mounted as a file (Docker, Kubernetes) ends with a newline the password has not.
-        return Path(path).read_text().rstrip("\r\n")
-    except OSError as exc:
-        raise SystemExit(f"WATTLINE_MQTT_PASSWORD_FILE={path!r}: {exc.strerror}") from None
-
-
-def _tls_files(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
-    files = []
-    for name in ("WATTLINE_MQTT_CA", "WATTLINE_MQTT_CERT", "WATTLINE_MQTT_KEY"):
-        path = env.get(name) or None
-        if path and not Path(path).is_file():
-            raise SystemExit(f"{name}={path!r}: no such file")
-        files.append(path)
-    if files[2] and not files[1]:
-        raise SystemExit("WATTLINE_MQTT_KEY is set without WATTLINE_MQTT_CERT")
-    return files[0], files[1], files[2]
-
-
-def _max_packet_bytes(env: Mapping[str, str]) -> int:
-    name = "WATTLINE_MQTT_MAX_PACKET_BYTES"
-    value = positive(env, name, MqttConfig.max_packet_bytes)
-    # MQTT's largest packet is 268,435,455 bytes; below a few KB not even one record fits.
-    if value != int(value) or not 4096 <= value <= 268_435_455:
-        raise SystemExit(f"{name}={env[name]!r}: expected a whole number from 4096 to 268435455")
-    return int(value)
-
-
-def _receive_maximum(env: Mapping[str, str]) -> int:
-    name = "WATTLINE_MQTT_MAX_PENDING"
-    value = positive(env, name, MqttConfig.max_pending)
-    if value != int(value) or value > 65_535:
-        raise SystemExit(f"{name}={env[name]!r}: expected a whole number from 1 to 65535")
-    return int(value)

@@ -20,6 +20,7 @@ from ingest.mqtt import payloads, rows, shadows, topics
 from ingest.mqtt.payloads import Parsed, Reading
 from ingest.mqtt.registry import Meter, Registry, UnknownMeter
 from ingest.writer import Batch
+from wattline import logs
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class Handler:
         try:
             parsed = payloads.parse(kind, msg.payload, now, self.max_future, self.min_time)
         except Exception as exc:  # a bug must cost one message, never the process
-            state.batch = self._failed(state, exc)
+            state.batch = self._failed(state, exc, serial)
             return state
         for reason in parsed.errors:
             rows.reject(state.batch, msg.topic, reason, msg.payload, now)
@@ -101,12 +102,13 @@ class Handler:
                 rows.reject(batch, msg.topic, reason, msg.payload, now)
             shadows.add_updates(batch, meter.meter_id, records, now)
         except Exception as exc:  # a bug must cost one message, never the process
-            return self._failed(state, exc)
+            return self._failed(state, exc, state.serial)
         return batch
 
     @staticmethod
-    def _failed(state: _Parsed, exc: Exception) -> Batch:
-        log.error("could not handle a message on %s", state.msg.topic, exc_info=exc)
+    def _failed(state: _Parsed, exc: Exception, serial: str | None) -> Batch:
+        with logs.bound(meter_id=serial):  # the JSON line names the meter
+            log.error("could not handle a message on %s", state.msg.topic, exc_info=exc)
         return Handler.refused(state.msg, f"internal error: {exc!r}")
 
     @staticmethod

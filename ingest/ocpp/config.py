@@ -1,14 +1,15 @@
-"""The central system's settings, from WATTLINE_OCPP_* environment variables."""
+"""The central system's settings, built from the one settings object (wattline.settings)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from ingest.clock import TimeWindow
-from ingest.env import flag, positive
+from wattline.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -47,32 +48,25 @@ class OcppConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OcppConfig:
-        env = os.environ if env is None else env
-        cert, key = env.get("WATTLINE_OCPP_TLS_CERT"), env.get("WATTLINE_OCPP_TLS_KEY")
-        if bool(cert) != bool(key):
-            raise SystemExit("set both WATTLINE_OCPP_TLS_CERT and _TLS_KEY, or neither")
-        ca = env.get("WATTLINE_OCPP_TLS_CA")
-        if ca and not cert:
-            raise SystemExit("WATTLINE_OCPP_TLS_CA needs WATTLINE_OCPP_TLS_CERT and _TLS_KEY")
+        return cls.from_settings(Settings.from_env(env))
 
-        def number(suffix: str, default: float) -> float:
-            return positive(env, f"WATTLINE_OCPP_{suffix}", default)
-
+    @classmethod
+    def from_settings(cls, s: Settings) -> OcppConfig:
         return cls(
-            host=env.get("WATTLINE_OCPP_HOST", cls.host),
-            port=int(number("PORT", cls.port)),
-            allow_unknown_chargers=flag(env, "WATTLINE_ALLOW_UNKNOWN_CHARGERS", False),
-            tls_cert=Path(cert) if cert else None,
-            tls_key=Path(key) if key else None,
-            tls_ca=Path(ca) if ca else None,
-            trust_proxy_tls=flag(env, "WATTLINE_OCPP_TRUST_PROXY_TLS", False),
-            max_connections=int(number("MAX_CONNECTIONS", cls.max_connections)),
-            max_frame_bytes=int(number("MAX_FRAME_BYTES", cls.max_frame_bytes)),
-            ping_interval_s=number("PING_INTERVAL", cls.ping_interval_s),
-            ping_timeout_s=number("PING_TIMEOUT", cls.ping_timeout_s),
-            close_timeout_s=number("CLOSE_TIMEOUT", cls.close_timeout_s),
-            command_timeout_s=number("COMMAND_TIMEOUT", cls.command_timeout_s),
-            command_expiry_s=number("COMMAND_EXPIRY", cls.command_expiry_s),
-            spool_path=Path(env.get("WATTLINE_OCPP_SPOOL", str(cls.spool_path))),
-            time_window=TimeWindow.from_env(env),
+            host=s.ocpp_host,
+            port=s.ocpp_port,
+            allow_unknown_chargers=s.allow_unknown_chargers,
+            tls_cert=s.ocpp_tls_cert,
+            tls_key=s.ocpp_tls_key,
+            tls_ca=s.ocpp_tls_ca,
+            trust_proxy_tls=s.ocpp_trust_proxy_tls,
+            max_connections=s.ocpp_max_connections,
+            max_frame_bytes=s.ocpp_max_frame_bytes,
+            ping_interval_s=s.ocpp_ping_interval_s,
+            ping_timeout_s=s.ocpp_ping_timeout_s,
+            close_timeout_s=s.ocpp_close_timeout_s,
+            command_timeout_s=s.ocpp_command_timeout_s,
+            command_expiry_s=s.ocpp_command_expiry_s,
+            spool_path=s.ocpp_spool,
+            time_window=TimeWindow(timedelta(seconds=s.max_future_s), s.min_time),
         )

@@ -44,6 +44,7 @@ from ingest.ocpp.security_log import SecurityEvents
 from ingest.ocpp.service import ChargingService
 from ingest.supervise import Watchdog
 from ingest.writer import Writer
+from wattline import logs
 from wattline.observe import health, metrics
 
 log = logging.getLogger(__name__)
@@ -358,6 +359,9 @@ class CentralSystem:
     async def _serve_connection(self, connection: ServerConnection) -> None:
         identity = charge_point_id_of(connection.request.path)
         assert identity is not None  # the handshake refused anything else
+        # This task serves one connection: its log lines (and its children's) name the charger.
+        logs.charge_point.set(identity)
+        log.info("%s: connected", identity)
         if self._arriving.get(identity) is connection:
             del self._arriving[identity]
         charge_point = CentralSystemChargePoint(
