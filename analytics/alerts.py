@@ -188,9 +188,9 @@ def evaluate(
             else:
                 current = cur.execute(queries.get(f"alert_rule_{rule}")).fetchall()
             payload = json.dumps(current, default=_json_default)
-            events += cur.execute(
-                queries.get("alert_apply"), {"rule": rule, "current": payload}
-            ).fetchall()
+            params = {"rule": rule, "current": payload}
+            events += cur.execute(queries.get("alert_upsert"), params).fetchall()
+            events += cur.execute(queries.get("alert_resolve"), params).fetchall()
         open_now = cur.execute(
             "SELECT count(*) AS n FROM wattline.alerts WHERE resolved_at IS NULL"
         ).fetchone()["n"]

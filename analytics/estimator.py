@@ -1,8 +1,15 @@
 """The live settlement estimator for one meter: where the current period stands and where it
-will end if the recent mean power holds (the fields of the settlement estimator seed)."""
+will end if the recent mean power holds (the fields of the settlement estimator seed).
+
+One implementation for the CLI, the dashboard and the API (issue 16, item 4): each reads the
+named query ``estimator_readings`` over ``window`` and calls ``estimate_recent``. Before, the
+CLI took the last 10 readings whatever their age while the dashboard looked back one hour, so
+a meter silent for a day got a "current power" from yesterday in one and nothing in the other.
+Now a meter with nothing in the window has no estimate (None) everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,6 +17,8 @@ from decimal import Decimal
 from analytics.settlement import SettlementConfig, period_start, status, tokens
 
 MEAN_OF_LAST = 10  # readings in the average power
+# Readings further back than this say nothing about the current power.
+LOOKBACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -68,3 +77,20 @@ def estimate(readings: list[Reading], now: datetime, tz: str, config: Settlement
         progress_pct=round(elapsed / (minutes * 60) * 100, 1),
         time_remaining=f"{seconds_left // 60:02d}:{seconds_left % 60:02d}",
     )
+
+
+def window(now: datetime, tz: str, config: SettlementConfig) -> tuple[datetime, datetime]:
+    """The readings the estimate needs: the current period and the lookback before it."""
+    start = period_start(now, tz, config.period_minutes)
+    return min(start, now - LOOKBACK), now
+
+
+def estimate_recent(
+    rows: Iterable[Mapping], now: datetime, tz: str, config: SettlementConfig
+) -> Estimate | None:
+    """``rows``: the ``estimator_readings`` query over ``window`` (time, net_power_w,
+    delta_net_wh). None when the meter sent nothing in it: no estimate beats a wrong one."""
+    readings = [Reading(r["time"], r["net_power_w"], r["delta_net_wh"]) for r in rows]
+    if not readings:
+        return None
+    return estimate(readings, now, tz, config)

@@ -1,5 +1,5 @@
 """The live estimator for a meter with its readings from the database (analytics/estimator.py
-does the arithmetic)."""
+does the arithmetic; the dashboard and the API read the same query and call the same function)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from analytics.estimator import Estimate, Reading, estimate
-from analytics.settlement import SettlementConfig, period_start
+from analytics.estimator import Estimate, estimate_recent, window
+from analytics.settlement import SettlementConfig
 from sql import queries
 
 
@@ -23,14 +23,11 @@ def find_meter(conn: psycopg.Connection, serial: str) -> tuple[str, str]:
 
 
 def live_estimate(
-    conn: psycopg.Connection, serial: str, now: datetime, config: SettlementConfig
-) -> Estimate:
-    meter_id, tz = find_meter(conn, serial)
-    params = {
-        "meter_id": meter_id,
-        "now": now,
-        "since": period_start(now, tz, config.period_minutes),
-    }
+    conn: psycopg.Connection, meter_id: str, tz: str, now: datetime, config: SettlementConfig
+) -> Estimate | None:
+    lo, hi = window(now, tz, config)
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(queries.get("estimator_readings"), params).fetchall()
-    return estimate([Reading(**r) for r in rows], now, tz, config)
+        rows = cur.execute(
+            queries.get("estimator_readings"), {"meter_id": meter_id, "lo": lo, "hi": hi}
+        ).fetchall()
+    return estimate_recent(rows, now, tz, config)

@@ -54,7 +54,8 @@ def run_once(
                 "SELECT wattline_admin.apply_retention()"
             ).fetchone()[0]
     # Last, so the rules see this pass's settlement, tariffs and rollups.
-    outcome = alerts.evaluate(conn, alerts.AlertConfig.from_env())
+    with step("alerts").time():
+        outcome = alerts.evaluate(conn, alerts.AlertConfig.from_env())
     done["alerts opened"], done["alerts resolved"] = outcome.opened, outcome.resolved
     return done
 

@@ -246,7 +246,8 @@ def session_report(
     km_per_kwh) → one row per transaction with the `session_report` view's columns and
     ``time_of_use`` (whether the cost came from bands)."""
     sessions = (
-        transactions.join(vehicles, on="id_tag", how="left")
+        transactions.lazy()
+        .join(vehicles.lazy(), on="id_tag", how="left")
         .with_columns(
             # The same priority as end_register, as columns, to place the chain's last link.
             meter_end_wh=pl.coalesce("meter_stop_wh", "latest_register_wh"),
@@ -255,14 +256,15 @@ def session_report(
             .otherwise(pl.col("latest_register_at")),
         )
         .sort("transaction_id")
+        .collect()
     )
     banded = {k: t.bands for k, t in tariffs.items() if t.bands}
     banded_sessions = sessions.filter(pl.col("tariff_id").is_in(list(banded)))
     by_band: dict[int, dict[int, Decimal]] = {}
-    for r in band_energy(_chains(banded_sessions, registers), bands_frame(banded)).iter_rows(
-        named=True
-    ):
-        by_band.setdefault(r["transaction_id"], {})[r["band"]] = r["energy_wh"]
+    if not banded_sessions.is_empty():  # a flat-rate page skips the per-reading work
+        chains = _chains(banded_sessions, registers)
+        for r in band_energy(chains, bands_frame(banded)).iter_rows(named=True):
+            by_band.setdefault(r["transaction_id"], {})[r["band"]] = r["energy_wh"]
     rows = [
         _finish(row, tariffs.get(row["tariff_id"]) if row["tariff_id"] else None, by_band)
         for row in sessions.iter_rows(named=True)

@@ -53,18 +53,28 @@ def load_tariffs(conn: psycopg.Connection) -> dict[str, Tariff]:
     }
 
 
-def sessions(conn: psycopg.Connection, lo: datetime, hi: datetime) -> pl.DataFrame:
-    """The session report for transactions that started in [lo, hi)."""
-    window = {"lo": lo, "hi": hi}
+def sessions(
+    conn: psycopg.Connection,
+    lo: datetime | None,
+    hi: datetime | None,
+    ids: list[int] | None = None,
+) -> pl.DataFrame:
+    """The session report for transactions that started in [lo, hi), or for those with the
+    given ``ids`` (lo and hi then unused): the CLI's report and the API's sessions alike."""
+    window = {"lo": lo, "hi": hi, "ids": ids}
     tariffs = load_tariffs(conn)
-    # Only time-of-use money needs every reading; the latest comes with the transactions.
+    transactions = fetched(conn, "report_transactions", window, TRANSACTION_SCHEMA)
+    # Only time-of-use money needs every reading; the latest comes with the transactions. When
+    # none of these sessions is on such a tariff (an API page, a flat-rate fleet), none is read.
     time_of_use = [k for k, t in tariffs.items() if t.bands]
-    return session_report(
-        fetched(conn, "report_transactions", window, TRANSACTION_SCHEMA),
-        copied(conn, "report_registers", window | {"tariff_ids": time_of_use}, REGISTER_SCHEMA),
-        tariffs,
-        fetched(conn, "report_vehicles", {}, VEHICLE_SCHEMA),
+    used = set(transactions["tariff_id"].drop_nulls().to_list()) & set(time_of_use)
+    registers = (
+        copied(conn, "report_registers", window | {"tariff_ids": sorted(used)}, REGISTER_SCHEMA)
+        if used
+        else pl.DataFrame(schema=REGISTER_SCHEMA)
     )
+    vehicles = fetched(conn, "report_vehicles", {"ids": ids}, VEHICLE_SCHEMA)
+    return session_report(transactions, registers, tariffs, vehicles)
 
 
 def write(report: pl.DataFrame, fmt: str, out: Path | BinaryIO) -> None:

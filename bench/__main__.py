@@ -1,6 +1,6 @@
 """Every benchmark, one after the other, each in a process of its own so none inherits another's
 memory or warm caches: `.venv/bin/python -m bench [--quick] [--only NAME ...] [--profiles P ...]`.
-Writer, dashboard and storage run on both storage profiles by default (postgres on the local
+Writer, dashboard, storage and api run on both storage profiles by default (postgres on the local
 PostgreSQL, timescale on the TimescaleDB cluster scripts/setup runs); the others on postgres.
 
 Each prints its own side-by-side table; this collects them into bench/results.md with the
@@ -40,9 +40,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "--chargers 200 --rate 200 --outage-s 20 --warmup-s 5 --after-s 40 --replay-wait-s 30",
     ),
     "storage": ("bench.storage", "--chargers 200"),
+    "api": ("bench.api", "--raw-rows 200000 --days 7 --rate 50 --seconds 5"),
 }
 PROFILES = ("postgres", "timescale")
-BOTH_PROFILES = {"writer", "dashboard", "storage"}
+BOTH_PROFILES = {"writer", "dashboard", "storage", "api"}
 RESULTS = Path(__file__).with_name("results.md")
 
 

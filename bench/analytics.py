@@ -151,8 +151,10 @@ def naive_report(url: str, lo: datetime, hi: datetime, limit: int) -> Measured:
     with db.connect(url, autocommit=True) as conn:
         start = time.perf_counter()
         tariffs = {r["tariff_id"]: r for r in conn.execute(queries.get("report_tariffs"))}
-        vehicles = {r["id_tag"]: r for r in conn.execute(queries.get("report_vehicles"))}
-        window = {"lo": lo, "hi": hi}
+        vehicles = {
+            r["id_tag"]: r for r in conn.execute(queries.get("report_vehicles"), {"ids": None})
+        }
+        window = {"lo": lo, "hi": hi, "ids": None}
         transactions = conn.execute(queries.get("report_transactions"), window).fetchall()[:limit]
         answer = {}
         for t in transactions:

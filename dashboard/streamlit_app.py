@@ -21,7 +21,9 @@ with st.sidebar:
 
 # Material icons, not emoji: they render the same everywhere, with no emoji font installed.
 pages = [
-    st.Page("app_pages/chargers.py", title="Chargers", icon=":material/ev_station:", default=True),
+    # The landing page is served at "/" only; the others keep their addresses (/chargers).
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/chargers.py", title="Chargers", icon=":material/ev_station:"),
     st.Page("app_pages/meter_health.py", title="Meter health", icon=":material/electric_meter:"),
     st.Page("app_pages/estimator.py", title="Estimator", icon=":material/timer:"),
     st.Page("app_pages/reports.py", title="Reports", icon=":material/bar_chart:"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from wattline import (
     cli_alerts,
     cli_analytics,
+    cli_api,
     cli_config,
     cli_dashboard,
     cli_mqtt,
@@ -147,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     for module in (cli_ocpp, cli_mqtt):
         module.register(sub, targets)
     cli_dashboard.register(sub)
+    cli_api.register(sub)
     return p
 
 

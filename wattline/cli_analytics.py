@@ -64,41 +64,33 @@ def _run(name: str, check, action, args: argparse.Namespace, settings: Settings)
 
 
 def _check_tariff(args: argparse.Namespace) -> dict:
-    from analytics.tou import parse_bands
+    from analytics.tariffs import tariff_params
 
-    params = {
-        "tariff_id": args.tariff_id,
-        "energy_rate": _decimal(args.rate, "--rate"),
-        "tax_rate": _decimal(args.tax_rate, "--tax-rate"),
-        "currency": args.currency,
-        "bands": None,
-    }
-    if not re.fullmatch(r"[A-Z]{3}", args.currency):
-        raise _Refused(f"--currency must be a 3-letter code like INR, not {args.currency!r}")
+    bands = None
     if args.bands is not None:
         try:
-            raw = json.loads(args.bands)
+            bands = json.loads(args.bands)
         except json.JSONDecodeError as exc:
             raise _Refused(f"--bands is not JSON: {exc}") from None
-        parse_bands(raw)
-        params["bands"] = json.dumps(raw)
+    rate = _decimal(args.rate, "--rate")
+    tax_rate = _decimal(args.tax_rate, "--tax-rate")
+    if not re.fullmatch(r"[A-Z]{3}", args.currency):
+        raise _Refused(f"--currency must be a 3-letter code like INR, not {args.currency!r}")
+    params = tariff_params(args.tariff_id, rate, tax_rate, args.currency, bands)
     connectors = []
     for spec in args.connector:
         match = _CONNECTOR.match(spec)
         if not match:
             raise _Refused(f"--connector {spec!r}: expected CHARGE_POINT:CONNECTOR, e.g. CP-1:1")
-        connectors.append({"charge_point_id": match["cp"], "connector_id": int(match["n"])})
+        connectors.append((match["cp"], int(match["n"])))
     return {"tariff": params, "connectors": connectors}
 
 
 def _tariff_set(conn, checked: dict, settings: Settings) -> int:
-    from sql import queries
+    from analytics.tariffs import save_tariff
 
+    save_tariff(conn, checked["tariff"], checked["connectors"])
     tariff_id = checked["tariff"]["tariff_id"]
-    with conn.transaction():
-        conn.execute(queries.get("save_tariff"), checked["tariff"])
-        for c in checked["connectors"]:
-            conn.execute(queries.get("assign_tariff"), c | {"tariff_id": tariff_id})
     print(f"tariff {tariff_id} saved; assigned to {len(checked['connectors'])} connector(s)")
     return 0
 
@@ -122,11 +114,16 @@ def _report_sessions(conn, args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _estimator(conn, args: argparse.Namespace, settings: Settings) -> int:
-    from analytics.estimator_job import live_estimate
+    from analytics.estimator import LOOKBACK
+    from analytics.estimator_job import find_meter, live_estimate
     from analytics.settlement import SettlementConfig
 
     config = SettlementConfig(settings.settlement_minutes, settings.token_ratio)
-    result = live_estimate(conn, args.serial, datetime.now(UTC), config)
+    meter_id, tz = find_meter(conn, args.serial)
+    result = live_estimate(conn, meter_id, tz, datetime.now(UTC), config)
+    if result is None:
+        minutes = int(LOOKBACK.total_seconds() // 60)
+        raise LookupError(f"no readings from {args.serial} in the last {minutes} minutes")
     for key, value in asdict(result).items():
         print(f"{key}: {value.isoformat() if isinstance(value, datetime) else value}")
     return 0

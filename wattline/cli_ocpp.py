@@ -98,8 +98,6 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         payload = json.loads(args.payload)
-        if not isinstance(payload, dict):
-            raise ValueError("the payload must be a JSON object")
         command_id = admin.request_command(
             settings.database_url, args.charge_point_id, args.action, payload, "cli"
         )

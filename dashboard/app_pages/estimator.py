@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from analytics.estimator import LOOKBACK, estimate_recent, window
 from analytics.settlement import SettlementConfig
 from dashboard import cache, ranges, sessions, settlement_view
 from dashboard.config import DashboardConfig
@@ -28,13 +29,12 @@ else:
     @st.fragment(run_every=config.refresh_s)
     def settlement_estimate() -> None:
         now = ranges.utcnow()
-        lo, hi = settlement_view.window(now, meter["timezone"], settlement)
-        readings = cache.frame(
-            dsn, "dash_estimator_readings", meter_id=meter["meter_id"], lo=lo, hi=hi
-        )
-        est = settlement_view.estimate_from(readings, now, meter["timezone"], settlement)
+        lo, hi = window(now, meter["timezone"], settlement)
+        readings = cache.frame(dsn, "estimator_readings", meter_id=meter["meter_id"], lo=lo, hi=hi)
+        est = estimate_recent(readings.to_dicts(), now, meter["timezone"], settlement)
         if est is None:
-            st.warning(f"No readings from {serial} in the last hour: nothing to estimate.")
+            minutes = int(LOOKBACK.total_seconds() // 60)
+            st.warning(f"No readings from {serial} in the last {minutes} minutes: no estimate.")
             return
         tz = meter["timezone"]
         st.markdown(f"### {est.status.title()} ({est.period_minutes}-minute period)")

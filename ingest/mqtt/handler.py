@@ -21,7 +21,6 @@ from ingest.mqtt.payloads import Parsed, Reading
 from ingest.mqtt.registry import Meter, Registry, UnknownMeter
 from ingest.writer import Batch
 from wattline import logs
-from wattline.observe import metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +76,8 @@ class Handler:
         try:
             serial, kind = topics.parse(self.prefix, msg.topic)
         except ValueError as exc:
-            metrics.mqtt_message(None)
             rows.reject(state.batch, msg.topic, str(exc), msg.payload, now)
             return state
-        metrics.mqtt_message(kind)
         try:
             parsed = payloads.parse(kind, msg.payload, now, self.max_future, self.min_time)
         except Exception as exc:  # a bug must cost one message, never the process

@@ -273,6 +273,8 @@ class Subscriber:
 
     def _on_publish(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         self._received += 1
+        # Counted here, once: a message is handled again when the registry was away.
+        metrics.mqtt_message(topic.rpartition("/")[2])
         msg = Message(topic, payload, mid, qos)
         self._inbox.append(msg)
         self._pending += 1

@@ -69,19 +69,29 @@ def save_id_tag(
         )
 
 
+def command_params(
+    charge_point_id: str, action: str, payload: object, requested_by: str
+) -> dict[str, Any]:
+    """The request_command parameters, checked as the CLI and the API both check them: a known
+    action and a JSON object (the OCPP schema is checked when it is sent); ValueError if not."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    if not isinstance(payload, dict):
+        raise ValueError("the payload must be a JSON object")
+    return {
+        "charge_point_id": charge_point_id,
+        "action": action,
+        "payload": Jsonb(payload),
+        "requested_by": requested_by,
+    }
+
+
 def request_command(
-    dsn: str, charge_point_id: str, action: str, payload: dict[str, Any], requested_by: str
+    dsn: str, charge_point_id: str, action: str, payload: object, requested_by: str
 ) -> int:
+    params = command_params(charge_point_id, action, payload, requested_by)
     with db.connect(dsn) as conn:
-        row = conn.execute(
-            queries.get("request_command"),
-            {
-                "charge_point_id": charge_point_id,
-                "action": action,
-                "payload": Jsonb(payload),
-                "requested_by": requested_by,
-            },
-        ).fetchone()
+        row = conn.execute(queries.get("request_command"), params).fetchone()
     return row["id"]
 
 

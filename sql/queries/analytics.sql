@@ -5,7 +5,10 @@
 -- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
 -- power, the charge point's time zone and the connector's latest main register inside the
 -- transaction (latest_main_register, as the session_report view finds it) with the energy its
--- deltas counted since the start (register_wh, as the view), for analytics/session_report.py
+-- deltas counted since the start (register_wh, as the view), for analytics/session_report.py.
+-- Or the transactions with the given ids (the API's session pages and details); the planner
+-- folds the branch not taken, as long as the statement is planned with its values (never
+-- prepared generic: see api/database.py).
 SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
        t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
        t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
@@ -20,8 +23,10 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
   LEFT JOIN wattline.charge_points cp ON cp.id = t.charge_point_id
   LEFT JOIN LATERAL wattline.latest_main_register(
         t.charge_point_id, t.connector_id, t.started_at, t.stopped_at) lr ON true
- WHERE coalesce(t.started_at, t.stopped_at) >= %(lo)s
-   AND coalesce(t.started_at, t.stopped_at) < %(hi)s
+ WHERE (%(ids)s::int[] IS NULL
+        AND coalesce(t.started_at, t.stopped_at) >= %(lo)s
+        AND coalesce(t.started_at, t.stopped_at) < %(hi)s)
+    OR t.id = ANY (%(ids)s::int[])
  ORDER BY t.id;
 
 -- report_registers --
@@ -40,14 +45,18 @@ SELECT t.id AS transaction_id, m.time, m.value, m.delta
            AND m.location = 'Outlet'
            AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
         OFFSET 0) m
- WHERE t.started_at >= %(lo)s AND t.started_at < %(hi)s
+ WHERE ((%(ids)s::int[] IS NULL AND t.started_at >= %(lo)s AND t.started_at < %(hi)s)
+        OR t.id = ANY (%(ids)s::int[]))
    AND c.tariff_id = ANY (%(tariff_ids)s::text[]);
 
 -- report_tariffs --
 SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs;
 
 -- report_vehicles --
-SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles;
+-- Every car, or only those of the transactions with the given ids.
+SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles
+ WHERE %(ids)s::int[] IS NULL
+    OR id_tag IN (SELECT id_tag FROM wattline.transactions WHERE id = ANY (%(ids)s::int[]));
 
 -- save_tariff --
 INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate, bands)
@@ -66,19 +75,15 @@ ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET tariff_id = EXCLUDED.t
 SELECT id::text AS meter_id, timezone FROM wattline.meter_registry WHERE serial = %(serial)s;
 
 -- estimator_readings --
--- A meter's readings summed over its registers per reading time: those since the period start
--- and at least the last 10, none after now (a meter clock running ahead)
-WITH per_time AS (
-    SELECT time,
-           sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
-           sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
-      FROM wattline.register_readings
-     WHERE meter_id = %(meter_id)s::uuid AND time <= %(now)s
-     GROUP BY time
-)
-SELECT * FROM per_time
- WHERE time >= %(since)s
-    OR time >= (SELECT min(time) FROM (SELECT time FROM per_time ORDER BY time DESC LIMIT 10) x)
+-- A meter's net power and net energy per reading time (all elements together) in [lo, hi], for
+-- the live settlement estimator (analytics/estimator.py: window, estimate_recent) in the CLI,
+-- the dashboard and the API alike: export − import, positive while exporting.
+SELECT time,
+       sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
+       sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
+  FROM wattline.register_readings
+ WHERE meter_id = %(meter_id)s::uuid AND time >= %(lo)s AND time <= %(hi)s
+ GROUP BY time
  ORDER BY time;
 
 -- charger_transactions --

@@ -143,17 +143,6 @@ SELECT bucket, min_balance, max_balance, last_balance, last_emergency_credit, re
  WHERE meter_id = %(meter_id)s::uuid AND bucket >= %(lo)s AND bucket < %(hi)s
  ORDER BY bucket DESC;
 
--- dash_estimator_readings --
--- A meter's net power and net energy per reading time (all elements together), for the live
--- settlement estimator: export − import, positive while exporting.
-SELECT time,
-       sum(coalesce(export_w, 0) - coalesce(import_w, 0))::float8 AS net_power_w,
-       sum(coalesce(delta_export_wh, 0) - coalesce(delta_import_wh, 0))::float8 AS delta_net_wh
-  FROM wattline.register_readings
- WHERE meter_id = %(meter_id)s::uuid AND time >= %(lo)s AND time <= %(hi)s
- GROUP BY time
- ORDER BY time;
-
 -- dash_active_sessions --
 -- Open sessions with what the live session estimator needs: energy so far, rate and tax, the
 -- car's battery and the charger's latest state-of-charge reading.
@@ -198,3 +187,19 @@ SELECT transaction_id, charge_point_id, connector_id, id_tag, started_at, stoppe
  WHERE started_at >= %(lo)s AND started_at < %(hi)s
  ORDER BY started_at DESC
  LIMIT %(limit)s;
+
+-- dash_overview --
+-- The fleet at a glance, for the landing page. Energy is the last 24 hours of the hourly
+-- rollup (buckets starting in the window), so it adds up with the Reports page's figures.
+SELECT (SELECT count(id) FROM wattline.charge_points) AS chargers,
+       (SELECT count(*) FROM wattline.connected_charge_points) AS connected,
+       (SELECT count(*) FROM wattline.connector_meter_status
+         WHERE transaction_id IS NOT NULL) AS charging,
+       (SELECT count(*) FROM wattline.connectors WHERE status = 'Faulted') AS faulted,
+       (SELECT coalesce(sum(energy_wh), 0) / 1000 FROM wattline.connector_energy_hourly
+         WHERE bucket >= now() - INTERVAL '24 hours')::float8 AS energy_24h_kwh,
+       (SELECT count(*) FROM wattline.meter_registry) AS meters,
+       (SELECT count(*) FROM wattline.meters_low_balance) AS low_balance,
+       (SELECT count(*) FROM wattline.meters_offline_recently) AS offline,
+       (SELECT count(*) FROM wattline.alerts WHERE resolved_at IS NULL) AS open_alerts,
+       now() AS as_of;

@@ -20,8 +20,9 @@ from processes import free_port, stop
 ARTIFACTS = Path(__file__).parents[1] / "artifacts" / "dashboard"
 # Text outside tables: st.dataframe draws on a canvas, so its cells are not page text.
 PAGES = {
+    "overview": ("", ["Overview", "Charge points", "Energy delivered, last 24 hours"]),
     "chargers": (
-        "",
+        "chargers",  # its own address, not only the landing page: no "Page not found"
         ["CP-1", "CP-2", "GroundFailure", "session 2: 3.000 kWh", "2 session(s) started"],
     ),
     "meter_health": ("meter_health", ["Meter health", "Low balance", "LOW-0001", "Tariffs"]),

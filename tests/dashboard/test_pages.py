@@ -24,8 +24,21 @@ def _text(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
+def test_the_overview_lands_first_with_the_fleet_figures(dashboard_env):
     at = _app()
+    metrics = {m.label: m.value for m in at.metric}
+    # seed.sql: CP-1 and CP-2, nobody connected to a central system, session 2 open on CP-1#2,
+    # CP-2#1 Faulted; session 1's twelve readings 3 h ago: 11 x 842.583 Wh = 9.268 kWh.
+    assert metrics["Charge points"] == "2" and metrics["Connected now"] == "0"
+    assert metrics["Charging now"] == "1" and metrics["Faulted connectors"] == "1"
+    assert metrics["Energy delivered, last 24 hours"] == "9.268 kWh"
+    # LOW-0001 at 4.37 is low and last seen 2 h ago (offline after 60 min); SOLAR-0001 is fine.
+    assert (metrics["Meters"], metrics["Low balance"], metrics["Offline"]) == ("2", "1", "1")
+    assert metrics["Open alerts"] == "0"
+
+
+def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
+    at = _app("chargers.py")
     text = _text(at)
     assert "### CP-1" in text and "### CP-2" in text
     assert (
@@ -48,7 +61,7 @@ def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
 
 
 def test_an_operator_signs_in_and_sends_a_reset(dashboard_env):
-    at = _app()
+    at = _app("chargers.py")
     at.sidebar.text_input(key="operator_name").input("Asha Rao")
     at.sidebar.text_input[0].input("wrong")
     at.sidebar.button[0].click().run()
@@ -80,7 +93,7 @@ def test_stop_carries_the_id_the_charger_knows_its_transaction_by(dashboard_env)
     # the charger's own id 9: the charger can only stop "9".
     with db.connect(dashboard_env, autocommit=True) as conn:
         conn.execute("UPDATE wattline.transactions SET charger_transaction_id = 9 WHERE id = 2")
-    at = _app()
+    at = _app("chargers.py")
     at.sidebar.text_input(key="operator_name").input("Asha Rao")
     at.sidebar.text_input[0].input("s3cret")
     at.sidebar.button[0].click().run()

@@ -26,7 +26,7 @@ def test_jobs_export_one_pass_and_the_rollup_lag(db_url, storage_profile, tmp_pa
         until(lambda: jobs.sample("wattline_job_passes_total", outcome="ok") == 1, "one pass")
         assert jobs.check("/healthz") == OK
         assert jobs.check("/readyz") == OK
-        steps = {"settlement", "tariffs", "commands"}
+        steps = {"settlement", "tariffs", "commands", "alerts"}
         if storage_profile == "postgres":  # TimescaleDB's policies do the other two
             steps |= {"refresh", "retention"}
         for step in steps:

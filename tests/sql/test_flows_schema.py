@@ -49,13 +49,16 @@ WHERE meter_id = '{{meter_id}}'
 GROUP BY DATE(timestamp)
 ORDER BY day DESC;"""
 
-NOW = datetime.now(UTC)
-DAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 @pytest.fixture
-def meters(db_url: str) -> dict[str, str]:
+def meters(db_url: str, now: datetime) -> dict[str, str]:
     ids = {}
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with db.connect(db_url, autocommit=True) as conn:
         for serial, name, esco, mode, balance, seen_ago in (
             ("EML2137580826", "Flat 1", "esco-1", "active", "3.20", timedelta(hours=2)),
@@ -70,14 +73,14 @@ def meters(db_url: str) -> dict[str, str]:
             conn.execute(
                 "INSERT INTO wattline.meter_shadows (id, balance, health, csq, last_seen_at,"
                 " updated_at) VALUES (%s, %s, 'healthy', 21, %s, %s)",
-                (ids[serial], Decimal(balance), NOW - seen_ago, NOW - seen_ago),
+                (ids[serial], Decimal(balance), now - seen_ago, now - seen_ago),
             )
         flat = ids["EML2137580826"]
         for at, balance in (
-            (DAY - timedelta(days=40), "50.00"),  # outside both windows
-            (DAY - timedelta(days=2, hours=-10), "10.00"),
-            (DAY - timedelta(days=2, hours=-18), "4.50"),
-            (DAY - timedelta(days=1, hours=-9), "3.20"),
+            (day - timedelta(days=40), "50.00"),  # outside both windows
+            (day - timedelta(days=2, hours=-10), "10.00"),
+            (day - timedelta(days=2, hours=-18), "4.50"),
+            (day - timedelta(days=1, hours=-9), "3.20"),
         ):
             conn.execute(
                 "INSERT INTO wattline.meter_prepay_balance (time, meter_id, balance,"
@@ -92,8 +95,9 @@ def _reader(db_url: str) -> psycopg.Connection:
     return psycopg.connect(db.with_session_options(psycopg.conninfo.make_conninfo(**params)))
 
 
-def test_the_platforms_meter_queries_run_unchanged(db_url, meters):
+def test_the_platforms_meter_queries_run_unchanged(db_url, meters, now):
     flat = meters["EML2137580826"]
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with _reader(db_url) as conn:
         run = lambda q: conn.execute(  # noqa: E731
             q.replace("{{esco_id}}", "esco-1").replace("{{meter_id}}", flat)
@@ -108,18 +112,20 @@ def test_the_platforms_meter_queries_run_unchanged(db_url, meters):
             (Decimal("4.50"), 15),
             (Decimal("10.00"), 15),
         ]
-        assert history[0][0] == DAY - timedelta(days=1) + timedelta(hours=9)
+        assert history[0][0] == day - timedelta(days=1) + timedelta(hours=9)
         low = run(LOW_BALANCE)
         assert sorted(r[1] for r in low) == ["EML0000000003", "EML2137580826"]
         offline = run(OFFLINE)
         assert [r[0] for r in offline] == ["EML2137580826"]
-        assert 119 < offline[0][2] < 122  # seen two hours ago
+        # seen two hours before `now`, a moment ago
+        waited = (datetime.now(UTC) - now).total_seconds() / 60
+        assert 120 <= offline[0][2] <= 120 + waited + 0.1
         status = run(METER_STATUS)
         assert [r[:5] for r in status] == [
             ("EML2137580826", "Flat 1", Decimal("3.20"), "healthy", 21)
         ]
         daily = run(DAILY_BALANCE)
         assert [(r[0], r[1], r[2], round(r[3], 2)) for r in daily] == [
-            ((DAY - timedelta(days=1)).date(), Decimal("3.20"), Decimal("3.20"), Decimal("3.20")),
-            ((DAY - timedelta(days=2)).date(), Decimal("4.50"), Decimal("10.00"), Decimal("7.25")),
+            ((day - timedelta(days=1)).date(), Decimal("3.20"), Decimal("3.20"), Decimal("3.20")),
+            ((day - timedelta(days=2)).date(), Decimal("4.50"), Decimal("10.00"), Decimal("7.25")),
         ]

@@ -81,11 +81,16 @@ class SideServer:
 
 def serve(health: Health, port: int, host: str | None = None) -> SideServer | None:
     """Start serving on ``port`` (host WATTLINE_HTTP_HOST, default all addresses), or do
-    nothing for port 0."""
+    nothing for port 0. A port that cannot be had is logged, and the process goes on without
+    the server: ingest matters more than its probes (which then fail, and say so)."""
     if port == 0:
         return None
     host = host or os.environ.get("WATTLINE_HTTP_HOST") or "0.0.0.0"
-    return SideServer(health, port, host).start()
+    try:
+        return SideServer(health, port, host).start()
+    except OSError as exc:
+        log.error("no health and metrics server on %s:%d: %s", host, port, exc)
+        return None
 
 
 _once_lock = threading.Lock()
@@ -97,9 +102,5 @@ def serve_once(key: str, make_health, port: int) -> SideServer | None:
     script runs again on every interaction, its modules stay imported."""
     with _once_lock:
         if key not in _once:
-            try:
-                _once[key] = serve(make_health(), port)
-            except OSError as exc:  # another dashboard process has the port: say so, go on
-                log.error("health and metrics port %d: %s", port, exc)
-                _once[key] = None
+            _once[key] = serve(make_health(), port)
         return _once[key]

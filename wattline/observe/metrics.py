@@ -179,6 +179,20 @@ ROLLUP_PENDING = Gauge(
     registry=REGISTRY,
 )
 
+API_RESPONSES = Counter(
+    "wattline_api_responses",
+    "HTTP API responses by status code (for `wattline api`: ``api_response``)",
+    ["code"],
+    registry=REGISTRY,
+)
+
+# Children resolved once: ``labels()`` per message cost 4 us, a dict look-up and ``inc`` 1 us.
+_RECEIVED = {
+    source: {kind: MESSAGES.labels(source, kind) for kind in (*kinds, OTHER)}
+    for source, kinds in (("ocpp", OCPP_ACTIONS), ("mqtt", MQTT_KINDS))
+}
+_REPLIED = {result: REPLIES.labels(result) for result in (*STATUSES, *ERROR_CODES, OTHER)}
+
 _started = time.time()
 JOB_LAG.set_function(lambda: time.time() - (_last_success or _started))
 _last_success: float | None = None
@@ -193,13 +207,13 @@ def ocpp_frame(direction: str, message: list | None) -> None:
     None if it is not an OCPP message)."""
     if direction == "in":
         if message is None:
-            MESSAGES.labels("ocpp", OTHER).inc()
+            _received("ocpp", OTHER)
         elif message[0] == 2:
-            MESSAGES.labels("ocpp", bounded(message[2], OCPP_ACTIONS)).inc()
+            _received("ocpp", message[2])
         return
     if message is None or message[0] == 2:
         return  # our own CALLs (operator commands) are not replies
-    REPLIES.labels(reply_result(message)).inc()
+    _REPLIED[reply_result(message)].inc()
 
 
 def reply_result(message: list) -> str:
@@ -214,8 +228,18 @@ def reply_result(message: list) -> str:
     return bounded(str(status).lower(), STATUSES)
 
 
+def api_response(status: int) -> None:
+    API_RESPONSES.labels(str(status) if 100 <= status <= 599 else OTHER).inc()
+
+
 def mqtt_message(kind: str | None) -> None:
-    MESSAGES.labels("mqtt", bounded(kind, MQTT_KINDS)).inc()
+    _received("mqtt", kind)
+
+
+def _received(source: str, kind: Any) -> None:
+    children = _RECEIVED[source]
+    child = children.get(kind) if isinstance(kind, str) else None
+    (child or children[OTHER]).inc()
 
 
 def reject_class(reason: str) -> str:

@@ -365,7 +365,7 @@ def test_two_evaluators_at_once_open_an_alert_once(conn, db_url):
                 "details": {}}]  # fmt: skip
     with db.connect(db_url) as b, db.connect(db_url, autocommit=True) as a:
         opened_by_b = b.execute(
-            queries.get("alert_apply"),
+            queries.get("alert_upsert"),
             {"rule": "charger_faulted", "current": json.dumps(current)},
         ).fetchall()
         assert [e["event"] for e in opened_by_b] == ["opened"]
@@ -386,3 +386,17 @@ def test_two_evaluators_at_once_open_an_alert_once(conn, db_url):
     assert conn.execute(
         "SELECT count(*) AS n FROM wattline.alerts WHERE rule = 'charger_faulted'"
     ).fetchone() == {"n": 1}
+
+
+def test_cli_lists_without_evaluating_and_names_a_missing_database(
+    fleet, db_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert cli.main(["alerts", "--list"]) == 0
+    assert capsys.readouterr().out == "0 open alert(s)\n"  # nothing evaluated: none opened
+    params = psycopg.conninfo.conninfo_to_dict(db_url)
+    gone = psycopg.conninfo.make_conninfo(**(params | {"dbname": params["dbname"] + "_gone"}))
+    monkeypatch.setenv("DATABASE_URL", gone)
+    assert cli.main(["alerts"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("wattline alerts: ") and "does not exist" in err

@@ -192,3 +192,13 @@ def test_report_csv_cells_never_start_a_formula(db_url, conn, capsys):
     assert row["charge_point_id"] == "'" + evil_cp
     assert row["id_tag"] == "'" + evil_tag
     assert row["energy_kwh"] == "1.000"  # numbers untouched
+
+
+def test_a_silent_meter_has_no_estimate(db_url, conn, capsys):
+    # Issue 16, item 4: readings that stopped three hours ago say nothing about the current
+    # power. The CLI, the dashboard and the API share analytics/estimator.estimate_recent, which
+    # gives none; before, the CLI reported the 3-hour-old 0.18 kW as "current power".
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    _meter_with_readings(conn, now - timedelta(hours=3, minutes=20), 20)
+    assert wattline(db_url, "estimator", "PRO-1") == 2
+    assert "no readings from PRO-1 in the last 60 minutes" in capsys.readouterr().err

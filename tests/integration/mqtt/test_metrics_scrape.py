@@ -21,7 +21,7 @@ def meter_values(message_id: str, minutes_ago: int, wh: int) -> str:
     return json.dumps([2, message_id, "MeterValues", {"connectorId": 1, "meterValue": [sample]}])
 
 
-def test_ocpp_counts_after_seven_meter_values_and_a_broken_frame(db_url, tmp_path):
+def test_ocpp_counts_after_seven_meter_values_and_two_bad_frames(db_url, tmp_path):
     port = free_port()
     env = {
         "DATABASE_URL": db_url,
@@ -43,18 +43,30 @@ def test_ocpp_counts_after_seven_meter_values_and_a_broken_frame(db_url, tmp_pat
                     assert json.loads(ws.recv(10))[:2] == [3, f"{name}{i}"]
             a.send('[2, "broken", "MeterValues", {"connectorId": ')  # not JSON: cut short
             assert json.loads(a.recv(10))[:3] == [4, "broken", "FormationViolation"]
+            b.send('[2, "odd", "CP-B says hello", {}]')  # no such action
+            assert json.loads(b.recv(10))[:3] == [4, "odd", "NotImplemented"]
             assert ocpp.sample("wattline_ocpp_connections") == 2
             assert ocpp.sample("wattline_devices_silent", source="ocpp") == 0
         # 4 + 3 MeterValues answered with an empty CALLRESULT (accepted), and the broken one,
-        # whose head still names its action, answered with a FormationViolation.
+        # whose head still names its action, answered with a FormationViolation. An action
+        # nobody knows is counted as "other": a charger cannot add label values.
         received = "wattline_messages_received_total"
         assert ocpp.sample(received, source="ocpp", kind="MeterValues") == 8
         assert ocpp.sample("wattline_ocpp_replies_total", result="accepted") == 7
         assert ocpp.sample("wattline_ocpp_replies_total", result="FormationViolation") == 1
-        # Rows: 7 meter_values, and 9 frames in plus 8 out in ocpp_messages (the replies are
+        assert ocpp.sample(received, source="ocpp", kind="other") == 1
+        assert ocpp.sample("wattline_ocpp_replies_total", result="NotImplemented") == 1
+        # Every action is exported from the start (at 0); only these two counted anything.
+        counted = {
+            dict(labels)["kind"]
+            for (name, labels), n in ocpp.metrics().items()
+            if name == received and n
+        }
+        assert counted == {"MeterValues", "other"}
+        # Rows: 7 meter_values, and 9 frames in and 9 out in ocpp_messages (the replies are
         # flushed in the background: wait for them).
         rows = "wattline_writer_commit_rows_sum"
-        until(lambda: ocpp.sample(rows) == 7 + 8 + 8, "all 23 rows committed")
+        until(lambda: ocpp.sample(rows) == 7 + 9 + 9, "all 25 rows committed")
         until(lambda: ocpp.sample("wattline_ocpp_connections") == 0, "both disconnected")
         assert ocpp.sample("wattline_spool_bytes") == 0
         assert ocpp.sample("wattline_writer_up") == 1
