@@ -154,7 +154,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()  # a bad value stops here, with one line naming it
+    try:
+        settings = Settings.from_env()  # a bad value stops here, with one line naming it
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2  # as for a bad argument
     # Code that still reads os.environ itself, and child processes, see the .env file too.
     export_env_file()
     level = logging.DEBUG if args.verbose else logging.INFO

@@ -116,6 +116,13 @@ def _http_url(value: Any) -> Any:
     return text
 
 
+def _api_secret(value: Any) -> Any:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    if len(text.encode()) < 32:  # HS256 keys shorter than the hash are guessable (RFC 7518 3.2)
+        raise ValueError("must be at least 32 bytes long")
+    return text
+
+
 def _mqtt_url(value: Any) -> Any:
     text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if text.partition("://")[0] not in ("mqtt", "tcp", "mqtts", "ssl"):
@@ -377,6 +384,28 @@ class Settings(BaseSettings):
         "the older name of `WATTLINE_MAX_FUTURE_S`; wins for MQTT when set",
         shown="`WATTLINE_MAX_FUTURE_S`",
     )  # fmt: skip
+    # --- HTTP API (wattline api; api/config.py) ---
+    api_secret: Annotated[SecretStr, BeforeValidator(_api_secret)] | None = var(
+        "WATTLINE_API_SECRET", None,
+        "key that signs and checks HS256 tokens (`wattline token issue`), at least 32 bytes",
+        secret=True,
+    )  # fmt: skip
+    api_jwks_url: str | None = var(
+        "WATTLINE_API_JWKS_URL", None,
+        "an identity provider's JWKS, for RS256/ES256 tokens (this or the secret is required)",
+    )  # fmt: skip
+    api_audience: str = var("WATTLINE_API_AUDIENCE", "wattline", "the tokens' `aud`")
+    api_issuer: str = var("WATTLINE_API_ISSUER", "wattline", "the tokens' `iss`")
+    api_host: str = var("WATTLINE_API_HOST", "0.0.0.0", "where `wattline api` listens")
+    api_port: Annotated[int, _whole(1, 65535)] = var(
+        "WATTLINE_API_PORT", 8080, "its port (also /healthz, /readyz, /metrics)"
+    )
+    api_workers: Annotated[int, _whole(1, 64)] = var(
+        "WATTLINE_API_WORKERS", 1, "worker processes of `wattline api`"
+    )
+    api_pool_size: Annotated[int, _whole(1, 64)] = var(
+        "WATTLINE_API_POOL_SIZE", 8, "database connections per API worker"
+    )
     # --- health, metrics, logs ---
     http_host: str = var(
         "WATTLINE_HTTP_HOST", "0.0.0.0", "where the health and metrics servers listen"
@@ -528,6 +557,10 @@ def _one_line(exc: ValidationError, values: Mapping[str, str]) -> str:
     if not error["loc"]:  # a check across variables: its message names them
         return message
     name = str(error["loc"][0])
+    if message.startswith("must "):  # "NAME must be positive", as before this module
+        return f"{name} {message}"
     if name in secret_names() or name not in values:
         return f"{name}: {message}"  # a secret's value is never echoed
+    if message.startswith("is "):  # "NAME='x' is not a number"
+        return f"{name}={values[name]!r} {message}"
     return f"{name}={values[name]!r}: {message}"

@@ -15,7 +15,7 @@ from wattline.cli_config import markdown_table
 from wattline.settings import Settings, gather
 
 ROOT = Path(__file__).parents[2]
-SOURCES = ("wattline", "ingest", "analytics", "dashboard")
+SOURCES = ("wattline", "ingest", "analytics", "dashboard", "api")
 
 
 def test_the_readme_table_is_the_generated_one():
@@ -82,16 +82,18 @@ def test_the_reader_url_carries_the_reader_password():
 @pytest.mark.parametrize(
     "env, line",
     [
-        ({"WATTLINE_OCPP_PORT": "ninety"}, "WATTLINE_OCPP_PORT='ninety': is not a number"),
-        ({"WATTLINE_JOBS_INTERVAL": "-3"}, "WATTLINE_JOBS_INTERVAL='-3': must be positive"),
+        ({"WATTLINE_OCPP_PORT": "ninety"}, "WATTLINE_OCPP_PORT='ninety' is not a number"),
+        ({"WATTLINE_JOBS_INTERVAL": "-3"}, "WATTLINE_JOBS_INTERVAL must be positive"),
         ({"WATTLINE_LOG_FORMAT": "xml"},
          "WATTLINE_LOG_FORMAT='xml': Input should be 'text' or 'json'"),
         ({"DATABASE_URL_FILE": "/no/such/file"},
          "DATABASE_URL_FILE='/no/such/file': No such file or directory"),
         ({"MQTT_URL": "http://u:topsecret@h"}, "MQTT_URL: expected mqtt:// or mqtts://host:port"),
+        ({"WATTLINE_API_SECRET": "short-secret"},
+         "WATTLINE_API_SECRET must be at least 32 bytes long"),
     ],
 )  # fmt: skip
 def test_a_bad_value_stops_the_command_with_one_line(env, line, tmp_path):
     done = _run(env, "status", cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip() == line  # one line, no traceback, no secret
