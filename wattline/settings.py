@@ -153,6 +153,11 @@ class Settings(BaseSettings):
         "the database (owner role); `wattline migrate` creates it if missing",
         shown=DEFAULT_DATABASE_URL, secret=True,
     )  # fmt: skip
+    db_password: SecretStr | None = var(
+        "WATTLINE_DB_PASSWORD", None,
+        "the owner role's password, for a `DATABASE_URL` written without one (compose secrets)",
+        secret=True,
+    )  # fmt: skip
     storage: Literal["timescale", "postgres"] | None = var(
         "WATTLINE_STORAGE", None,
         "`timescale` or `postgres`; forcing `timescale` where the extension is missing is an error",
@@ -168,7 +173,8 @@ class Settings(BaseSettings):
     )  # fmt: skip
     reader_password: SecretStr | None = var(
         "WATTLINE_READER_PASSWORD", None,
-        "`wattline_reader`'s password, for the reader URL made from `DATABASE_URL`",
+        "`wattline_reader`'s password, for a `WATTLINE_READER_URL` written without one or the "
+        "reader URL made from `DATABASE_URL`",
         secret=True,
     )  # fmt: skip
     operator_password: SecretStr | None = var(
@@ -446,7 +452,7 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.database_secret.get_secret_value()
+        return _with_password(self.database_secret.get_secret_value(), self.db_password)
 
     @property
     def mqtt_url(self) -> str:
@@ -456,7 +462,7 @@ class Settings(BaseSettings):
     def reader_url(self) -> str:
         """WATTLINE_READER_URL, else DATABASE_URL as wattline_reader (with its password)."""
         if self.reader_url_secret is not None:
-            return self.reader_url_secret.get_secret_value()
+            return _with_password(self.reader_url_secret.get_secret_value(), self.reader_password)
         password = self.reader_password.get_secret_value() if self.reader_password else None
         return reader_dsn(self.database_url, password)
 
@@ -480,6 +486,17 @@ class Settings(BaseSettings):
 
 
 READER_ROLE = "wattline_reader"
+
+
+def _with_password(dsn: str, password: SecretStr | None) -> str:
+    """``dsn`` with ``password`` added when it has none of its own (the URL's wins)."""
+    if password is None:
+        return dsn
+    from psycopg import conninfo
+
+    if conninfo.conninfo_to_dict(dsn).get("password"):
+        return dsn
+    return conninfo.make_conninfo(dsn, password=password.get_secret_value())
 
 
 def reader_dsn(database_url: str, password: str | None = None) -> str:

@@ -97,3 +97,25 @@ def test_a_bad_value_stops_the_command_with_one_line(env, line, tmp_path):
     done = _run(env, "status", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == line  # one line, no traceback, no secret
+
+
+def test_passwords_from_files_complete_urls_written_without_one(tmp_path):
+    """As docker-compose.yml passes them: URLs without passwords, the passwords as secrets."""
+    (tmp_path / "owner").write_text("0wner-pw\n")
+    (tmp_path / "reader").write_text("r3ader-pw\n")
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://wattline@db:5432/wattline",
+            "WATTLINE_DB_PASSWORD_FILE": str(tmp_path / "owner"),
+            "WATTLINE_READER_URL": "postgresql://wattline_reader@db:5432/wattline",
+            "WATTLINE_READER_PASSWORD_FILE": str(tmp_path / "reader"),
+        }
+    )
+    owner = dict(p.split("=", 1) for p in s.database_url.split())
+    reader = dict(p.split("=", 1) for p in s.reader_url.split())
+    assert (owner["user"], owner["password"], owner["host"]) == ("wattline", "0wner-pw", "db")
+    assert (reader["user"], reader["password"]) == ("wattline_reader", "r3ader-pw")
+    given = Settings.from_env(
+        {"DATABASE_URL": "postgresql://u:own@h/d", "WATTLINE_DB_PASSWORD": "x"}
+    )
+    assert given.database_url == "postgresql://u:own@h/d"  # the URL's own password wins
