@@ -88,6 +88,13 @@ def _min_time(value: Any) -> datetime:
         raise ValueError("expected a date (2000-01-01) or an ISO-8601 time with a zone") from None
 
 
+def _seconds_or_none(value: Any) -> float:
+    seconds = _number(value)
+    if not 0 <= seconds < math.inf:
+        raise ValueError("seconds, 0 or more")
+    return seconds
+
+
 def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value))
@@ -432,7 +439,7 @@ class Settings(BaseSettings):
         600.0,
         "a device not heard from this long counts as silent in the metrics",
     )
-    health_linger_s: Annotated[float, BeforeValidator(_number)] = var(
+    health_linger_s: Annotated[float, BeforeValidator(_seconds_or_none)] = var(
         "WATTLINE_HEALTH_LINGER_S", 0.0,
         "seconds a stopping process keeps answering /healthz (failing) before it exits",
     )  # fmt: skip
