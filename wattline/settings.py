@@ -88,6 +88,13 @@ def _min_time(value: Any) -> datetime:
         raise ValueError("expected a date (2000-01-01) or an ISO-8601 time with a zone") from None
 
 
+def _seconds_or_none(value: Any) -> float:
+    seconds = _number(value)
+    if not 0 <= seconds < math.inf:
+        raise ValueError("seconds, 0 or more")
+    return seconds
+
+
 def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value))
@@ -156,6 +163,11 @@ class Settings(BaseSettings):
         "the database (owner role); `wattline migrate` creates it if missing",
         shown=DEFAULT_DATABASE_URL, secret=True,
     )  # fmt: skip
+    db_password: SecretStr | None = var(
+        "WATTLINE_DB_PASSWORD", None,
+        "the owner role's password, for a `DATABASE_URL` written without one (compose secrets)",
+        secret=True,
+    )  # fmt: skip
     storage: Literal["timescale", "postgres"] | None = var(
         "WATTLINE_STORAGE", None,
         "`timescale` or `postgres`; forcing `timescale` where the extension is missing is an error",
@@ -171,7 +183,8 @@ class Settings(BaseSettings):
     )  # fmt: skip
     reader_password: SecretStr | None = var(
         "WATTLINE_READER_PASSWORD", None,
-        "`wattline_reader`'s password, for the reader URL made from `DATABASE_URL`",
+        "`wattline_reader`'s password, for a `WATTLINE_READER_URL` written without one or the "
+        "reader URL made from `DATABASE_URL`",
         secret=True,
     )  # fmt: skip
     operator_password: SecretStr | None = var(
@@ -432,7 +445,7 @@ class Settings(BaseSettings):
         600.0,
         "a device not heard from this long counts as silent in the metrics",
     )
-    health_linger_s: Annotated[float, BeforeValidator(_number)] = var(
+    health_linger_s: Annotated[float, BeforeValidator(_seconds_or_none)] = var(
         "WATTLINE_HEALTH_LINGER_S", 0.0,
         "seconds a stopping process keeps answering /healthz (failing) before it exits",
     )  # fmt: skip
@@ -452,7 +465,7 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.database_secret.get_secret_value()
+        return _with_password(self.database_secret.get_secret_value(), self.db_password)
 
     @property
     def mqtt_url(self) -> str:
@@ -462,7 +475,7 @@ class Settings(BaseSettings):
     def reader_url(self) -> str:
         """WATTLINE_READER_URL, else DATABASE_URL as wattline_reader (with its password)."""
         if self.reader_url_secret is not None:
-            return self.reader_url_secret.get_secret_value()
+            return _with_password(self.reader_url_secret.get_secret_value(), self.reader_password)
         password = self.reader_password.get_secret_value() if self.reader_password else None
         return reader_dsn(self.database_url, password)
 
@@ -486,6 +499,17 @@ class Settings(BaseSettings):
 
 
 READER_ROLE = "wattline_reader"
+
+
+def _with_password(dsn: str, password: SecretStr | None) -> str:
+    """``dsn`` with ``password`` added when it has none of its own (the URL's wins)."""
+    if password is None:
+        return dsn
+    from psycopg import conninfo
+
+    if conninfo.conninfo_to_dict(dsn).get("password"):
+        return dsn
+    return conninfo.make_conninfo(dsn, password=password.get_secret_value())
 
 
 def reader_dsn(database_url: str, password: str | None = None) -> str:
@@ -563,6 +587,10 @@ def _one_line(exc: ValidationError, values: Mapping[str, str]) -> str:
     if not error["loc"]:  # a check across variables: its message names them
         return message
     name = str(error["loc"][0])
+    if message.startswith("must "):  # "NAME must be positive", as before this module
+        return f"{name} {message}"
     if name in secret_names() or name not in values:
         return f"{name}: {message}"  # a secret's value is never echoed
+    if message.startswith("is "):  # "NAME='x' is not a number"
+        return f"{name}={values[name]!r} {message}"
     return f"{name}={values[name]!r}: {message}"
