@@ -123,17 +123,20 @@ def _http_url(value: Any) -> Any:
     return text
 
 
-def _api_secret(value: Any) -> Any:
-    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-    if len(text.encode()) < 32:  # HS256 keys shorter than the hash are guessable (RFC 7518 3.2)
-        raise ValueError("must be at least 32 bytes long")
-    return text
-
-
 def _mqtt_url(value: Any) -> Any:
     text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if text.partition("://")[0] not in ("mqtt", "tcp", "mqtts", "ssl"):
         raise ValueError("expected mqtt:// or mqtts://host:port")
+    return text
+
+
+MIN_API_SECRET_BYTES = 32  # HS256 keys shorter than the hash are guessable (RFC 7518 3.2)
+
+
+def _api_secret(value: Any) -> Any:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    if len(text.encode()) < MIN_API_SECRET_BYTES:
+        raise ValueError(f"must be at least {MIN_API_SECRET_BYTES} bytes long")
     return text
 
 
@@ -397,27 +400,30 @@ class Settings(BaseSettings):
         "the older name of `WATTLINE_MAX_FUTURE_S`; wins for MQTT when set",
         shown="`WATTLINE_MAX_FUTURE_S`",
     )  # fmt: skip
-    # --- HTTP API (wattline api; api/config.py) ---
+    # --- HTTP API ---
     api_secret: Annotated[SecretStr, BeforeValidator(_api_secret)] | None = var(
         "WATTLINE_API_SECRET", None,
-        "key that signs and checks HS256 tokens (`wattline token issue`), at least 32 bytes",
-        secret=True,
+        "`wattline api`: the HS256 key (at least 32 bytes) its tokens are signed with; "
+        "`wattline token issue` signs with it", secret=True,
     )  # fmt: skip
-    api_jwks_url: str | None = var(
+    api_jwks_url: Annotated[str, BeforeValidator(_http_url)] | None = var(
         "WATTLINE_API_JWKS_URL", None,
-        "an identity provider's JWKS, for RS256/ES256 tokens (this or the secret is required)",
+        "an identity provider's key set: RS256/ES256 tokens are checked against it (this or the "
+        "secret is required)",
     )  # fmt: skip
-    api_audience: str = var("WATTLINE_API_AUDIENCE", "wattline", "the tokens' `aud`")
-    api_issuer: str = var("WATTLINE_API_ISSUER", "wattline", "the tokens' `iss`")
+    api_audience: str = var(
+        "WATTLINE_API_AUDIENCE", "wattline", "the `aud` every API token must carry"
+    )
+    api_issuer: str = var("WATTLINE_API_ISSUER", "wattline", "the `iss` every API token must carry")
     api_host: str = var("WATTLINE_API_HOST", "0.0.0.0", "where `wattline api` listens")
-    api_port: Annotated[int, _whole(1, 65535)] = var(
-        "WATTLINE_API_PORT", 8080, "its port (also /healthz, /readyz, /metrics)"
+    api_port: Port = var(
+        "WATTLINE_API_PORT", 8080, "the port of `wattline api` (also /healthz, /readyz, /metrics)"
     )
     api_workers: Annotated[int, _whole(1, 64)] = var(
-        "WATTLINE_API_WORKERS", 1, "worker processes of `wattline api`"
+        "WATTLINE_API_WORKERS", 1, "`wattline api` processes (one per core serves most)"
     )
-    api_pool_size: Annotated[int, _whole(1, 64)] = var(
-        "WATTLINE_API_POOL_SIZE", 8, "database connections per API worker"
+    api_pool_size: Annotated[int, _whole(1, 100)] = var(
+        "WATTLINE_API_POOL_SIZE", 8, "database connections of each API process"
     )
     # --- health, metrics, logs ---
     http_host: str = var(
