@@ -26,19 +26,17 @@ GRANT_AS_SUPERUSER = "as a superuser: {}, or run `wattline bootstrap`"
 def problem_before(dsn: str) -> str | None:
     """Before anything is created: what the role lacks, or None."""
     name = db.database_name(dsn)
+    # Asked on the maintenance database: the target may not exist yet, or be a database where
+    # nothing but ALTER EXTENSION timescaledb UPDATE can run (its old library gone).
     try:
-        role = _role(dsn, name)
-    except psycopg.errors.UndefinedFile:
-        # The database's TimescaleDB library is gone from the server: no statement runs there
-        # until migrate's ALTER EXTENSION UPDATE; problem_inside checks after it.
-        return None
-    except psycopg.OperationalError as exc:
-        if "does not exist" not in str(exc):
-            return f"cannot connect to the database: {_first_line(exc)}"
-        try:
-            role = _role(db.maintenance_dsn(dsn), name)
+        role = _role(db.maintenance_dsn(dsn), name)
+    except psycopg.OperationalError:
+        try:  # a role may be refused CONNECT there; then its own database answers
+            role = _role(dsn, name)
+        except psycopg.errors.UndefinedFile:
+            return None  # its TimescaleDB library is gone: problem_inside checks after the update
         except psycopg.OperationalError as exc:
-            return f"cannot connect to the server: {_first_line(exc)}"
+            return f"cannot connect to the database: {_first_line(exc)}"
     who = role["role"]
     if role["superuser"]:
         return None
