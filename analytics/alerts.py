@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
@@ -28,10 +27,10 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 
-from analytics.completeness import completeness_report, expected_interval_s
-from ingest.env import positive
+from analytics.completeness import completeness_report
 from ingest.ocpp.handlers import HEARTBEAT_INTERVAL_S
 from sql import queries
+from wattline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,13 @@ SQL_RULES = (
 RULES = (*SQL_RULES, "low_completeness")
 
 # Environment variable -> the wattline.setting() the rule SQL reads (set for the transaction).
+# The Settings field of each variable.
+THRESHOLD_FIELDS = {
+    "WATTLINE_ALERT_LOW_BALANCE": "alert_low_balance",
+    "WATTLINE_ALERT_DAYS_TO_EMPTY": "alert_days_to_empty",
+    "WATTLINE_ALERT_OFFLINE_MINUTES": "alert_offline_minutes",
+    "WATTLINE_ALERT_HEARTBEAT_MISSES": "alert_heartbeat_misses",
+}
 THRESHOLD_SETTINGS = {
     "WATTLINE_ALERT_LOW_BALANCE": "low_balance_threshold",
     "WATTLINE_ALERT_DAYS_TO_EMPTY": "alert_days_to_empty",
@@ -66,51 +72,22 @@ class AlertConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertConfig:
-        env = os.environ if env is None else env
-        thresholds = {}
-        for var, setting in THRESHOLD_SETTINGS.items():
-            if env.get(var):
-                # Validated here, so a typo stops the job with the variable's name rather than
-                # failing the rule's cast in the database.
-                thresholds[setting] = str(positive(env, var, 1))
-        try:
-            interval = expected_interval_s(env)
-        except ValueError as exc:
-            raise SystemExit(str(exc)) from None
+        """From the one settings object (wattline.settings), which checked every value."""
+        s = Settings.from_env(env)
+        thresholds = {
+            setting: str(value)
+            for var, setting in THRESHOLD_SETTINGS.items()
+            if (value := getattr(s, THRESHOLD_FIELDS[var])) is not None
+        }
         return cls(
             thresholds=thresholds,
-            completeness_pct=positive(env, "WATTLINE_ALERT_COMPLETENESS_PCT", cls.completeness_pct),
-            completeness_window_h=positive(
-                env, "WATTLINE_ALERT_COMPLETENESS_WINDOW_H", cls.completeness_window_h
-            ),
-            expected_interval_s=interval,
-            webhook_url=_webhook_url(env),
-            webhook_attempts=int(
-                positive(env, "WATTLINE_ALERT_WEBHOOK_ATTEMPTS", cls.webhook_attempts)
-            ),
-            webhook_backoff_s=positive(
-                env, "WATTLINE_ALERT_WEBHOOK_BACKOFF_S", cls.webhook_backoff_s
-            ),
+            completeness_pct=s.alert_completeness_pct,
+            completeness_window_h=s.alert_completeness_window_h,
+            expected_interval_s=s.expected_interval_s,
+            webhook_url=s.alert_webhook_url.get_secret_value() if s.alert_webhook_url else None,
+            webhook_attempts=s.alert_webhook_attempts,
+            webhook_backoff_s=s.alert_webhook_backoff_s,
         )
-
-
-def _webhook_url(env: Mapping[str, str]) -> str | None:
-    """The URL may hold a token (a chat service's incoming hook does), so it can come from a
-    file (a compose secret) too; an empty file means no webhook."""
-    name, path = "WATTLINE_ALERT_WEBHOOK_URL", env.get("WATTLINE_ALERT_WEBHOOK_URL_FILE")
-    if path:
-        name = "WATTLINE_ALERT_WEBHOOK_URL_FILE"
-        try:
-            with open(path, encoding="utf-8") as f:
-                url = f.read().strip()
-        except OSError as exc:
-            raise SystemExit(f"{name}={path!r}: {exc.strerror}") from None
-    else:
-        url = env.get(name, "").strip()
-    if url and not url.startswith(("http://", "https://")):
-        # The value itself is not echoed: it may be a secret.
-        raise SystemExit(f"{name}: expected an http:// or https:// URL")
-    return url or None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ for every error, one database (async pool) per process."""
 
 from __future__ import annotations
 
-from collections import Counter
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -22,17 +21,17 @@ from api.routes import (
     vehicles,
 )
 from api.tokens import Verifier
+from wattline.observe import metrics
 
 PREFIX = "/api/v1"
 
 
 class CountResponses:
-    """Responses by status code for /metrics; plain ASGI, which costs a fraction of Starlette's
-    BaseHTTPMiddleware on every request."""
+    """Responses by status code in the shared registry (wattline_api_responses_total); plain
+    ASGI, which costs a fraction of Starlette's BaseHTTPMiddleware on every request."""
 
-    def __init__(self, app, counts: Counter) -> None:
+    def __init__(self, app) -> None:
         self.app = app
-        self.counts = counts
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -41,7 +40,7 @@ class CountResponses:
 
         async def counting(message) -> None:
             if message["type"] == "http.response.start":
-                self.counts[message["status"]] += 1
+                metrics.api_response(message["status"])
             await send(message)
 
         await self.app(scope, receive, counting)
@@ -70,10 +69,9 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.config = config
     app.state.db = Database(config.database_url, config.pool_size)
     app.state.verifier = Verifier(config.secret, config.jwks_url, config.audience, config.issuer)
-    app.state.responses = Counter()
     problems.install(app)
 
-    app.add_middleware(CountResponses, counts=app.state.responses)
+    app.add_middleware(CountResponses)
     app.include_router(health.router)
     for module in (charge_points, sessions, vehicles, meters, settlement, commands, admin):
         app.include_router(module.router, prefix=PREFIX)

@@ -21,6 +21,7 @@ from sql import db, queries
 T = TypeVar("T")
 STATEMENT_TIMEOUT_MS = 30_000  # no request holds a connection for longer
 CONNECT_TIMEOUT_S = 5
+POOL_WAIT_S = 5  # a request waits this long for a connection, then gets a 503
 
 
 def dsn(url: str) -> str:
@@ -49,7 +50,7 @@ class Database:
             kwargs={"row_factory": dict_row, "autocommit": True},
             configure=_configure_async,
             open=False,
-            timeout=10,
+            timeout=POOL_WAIT_S,
             name="wattline-api",
         )
         self.blocking = ConnectionPool(
@@ -59,7 +60,7 @@ class Database:
             kwargs={"row_factory": dict_row, "autocommit": True},
             configure=_configure,
             open=False,
-            timeout=10,
+            timeout=POOL_WAIT_S,
             name="wattline-api-analytics",
         )
 

@@ -16,12 +16,11 @@ from wattline.observe import http
 from wattline.observe.health import Health
 from wattline.settings import Settings
 
-PORT_VARIABLE, DEFAULT_PORT = "WATTLINE_DASHBOARD_HTTP_PORT", 9103
-
 
 def start_side_server() -> None:
+    settings = Settings.from_env()
     config = DashboardConfig.from_env()
-    port = http.port_from_env(PORT_VARIABLE, DEFAULT_PORT)
+    port = settings.dashboard_http_port
     # Ready means the reader role can query: that is all the pages do.
     http.serve_once("dashboard", lambda: Health(config.reader_url), port)
 

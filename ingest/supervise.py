@@ -67,11 +67,6 @@ class Watchdog:
 
 
 def linger_s() -> float:
-    value = os.environ.get("WATTLINE_HEALTH_LINGER_S") or "0"
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise SystemExit(f"WATTLINE_HEALTH_LINGER_S={value!r}: seconds, 0 or more")
-    return seconds
+    from wattline.settings import Settings  # here: settings import ingest
+
+    return Settings.from_env().health_linger_s

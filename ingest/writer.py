@@ -44,12 +44,12 @@ from psycopg import sql as pgsql
 
 from ingest import spool_format
 from ingest.batch import REPLAY_KEYED, TARGETS, Batch, BatchRefused, DatabaseAway, WriterFailed
-from ingest.env import positive
 from ingest.series_cache import MeterValuesCache, Plan, RegisterReadingsCache, SeriesCache
-from ingest.spool import DEFAULT_MAX_BYTES, Spool, SpoolFull
+from ingest.spool import Spool, SpoolFull
 from ingest.spool_replay import Replay
 from sql import db, queries
 from wattline.observe import metrics
+from wattline.settings import Settings
 
 __all__ = [
     "TARGETS",
@@ -85,15 +85,15 @@ class Writer:
         spool_max_bytes: int | None = None,
         stop_timeout_s: float = 30.0,
     ) -> None:
-        env = os.environ
+        settings = Settings.from_env()  # what the arguments leave open
         self.dsn = dsn
         if spool_max_bytes is None:
-            spool_max_bytes = int(positive(env, "WATTLINE_SPOOL_MAX_BYTES", DEFAULT_MAX_BYTES))
+            spool_max_bytes = settings.spool_max_bytes
         self.spool = Spool(spool_path, spool_max_bytes) if spool_path else None
         self.max_rows = max_rows
         self.retry_interval_s = retry_interval_s
         if statement_timeout_s is None:
-            statement_timeout_s = positive(env, "WATTLINE_DB_STATEMENT_TIMEOUT_S", 30)
+            statement_timeout_s = settings.db_statement_timeout_s
         self.statement_timeout_s = statement_timeout_s
         # The server ends a statement after statement_timeout; this is for a server that
         # never answers at all (keepalives find a dead peer too, but only after ~25 s idle).
@@ -123,7 +123,7 @@ class Writer:
         # Several writers (processes) may share a database: each is told apart in the slots.
         self.writer_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         if max_series is None:
-            max_series = int(env.get("WATTLINE_WRITER_SERIES") or 200_000)
+            max_series = settings.writer_series
         self._caches: dict[str, SeriesCache] = {
             "meter_values": MeterValuesCache(max_series),
             "register_readings": RegisterReadingsCache(max_series),

@@ -28,6 +28,10 @@ def problem_before(dsn: str) -> str | None:
     name = db.database_name(dsn)
     try:
         role = _role(dsn, name)
+    except psycopg.errors.UndefinedFile:
+        # The database's TimescaleDB library is gone from the server: no statement runs there
+        # until migrate's ALTER EXTENSION UPDATE; problem_inside checks after it.
+        return None
     except psycopg.OperationalError as exc:
         if "does not exist" not in str(exc):
             return f"cannot connect to the database: {_first_line(exc)}"

@@ -80,8 +80,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
             for step, n in jobs.run_once(conn, settlement).items():
                 print(f"{step}: {n}")
         return 0
-    port = http.port_from_env("WATTLINE_JOBS_HTTP_PORT", 9102)
-    http.serve(Health(settings.database_url), port)  # a daemon thread: ends with the process
+    # a daemon thread: ends with the process
+    http.serve(Health(settings.database_url), settings.jobs_http_port, settings.http_host)
     try:
         jobs.run_forever(connect, args.interval or settings.jobs_interval_s, settlement)
     except KeyboardInterrupt:
@@ -154,7 +154,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()  # a bad value stops here, with one line naming it
+    try:
+        settings = Settings.from_env()  # a bad value stops here, with one line naming it
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2  # as for a bad argument
     # Code that still reads os.environ itself, and child processes, see the .env file too.
     export_env_file()
     level = logging.DEBUG if args.verbose else logging.INFO

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from wattline.settings import Settings
@@ -14,7 +13,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.config import ApiConfig
 
-    config = ApiConfig.from_env()  # checked here, so a bad setting stops before any worker
+    config = ApiConfig.from_settings(settings)  # checked here, before any worker starts
     host = args.host or config.host
     port = args.port or config.port
     workers = args.workers or config.workers
@@ -34,23 +33,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _issue(args: argparse.Namespace, settings: Settings) -> int:
     from api import tokens
-    from api.config import DEFAULT_AUDIENCE, DEFAULT_ISSUER, secret_from
 
     scopes = [s for arg in args.scope for s in arg.replace(",", " ").split()]
     try:
-        secret = secret_from(os.environ)
-        if secret is None:
+        if settings.api_secret is None:
             raise ValueError("set WATTLINE_API_SECRET (or WATTLINE_API_SECRET_FILE) to sign with")
         token = tokens.issue(
-            secret,
+            settings.api_secret.get_secret_value(),
             args.subject,
             scopes,
             tokens.parse_ttl(args.ttl),
-            audience=os.environ.get("WATTLINE_API_AUDIENCE") or DEFAULT_AUDIENCE,
-            issuer=os.environ.get("WATTLINE_API_ISSUER") or DEFAULT_ISSUER,
+            audience=settings.api_audience,
+            issuer=settings.api_issuer,
             account=args.account,
         )
-    except (ValueError, SystemExit) as exc:
+    except ValueError as exc:
         print(f"wattline token issue: {exc}", file=sys.stderr)
         return 2
     print(token)

@@ -58,7 +58,7 @@ def _mqtt(args: argparse.Namespace, settings: Settings) -> int:
         watchdog = Watchdog(subscriber.writer, stop)  # a dead writer ends the process
         watchdog.start()
         health = Health(settings.database_url, writer=subscriber.writer, loop=loop)
-        side = http.serve(health, http.port_from_env("WATTLINE_MQTT_HTTP_PORT", 9101))
+        side = http.serve(health, settings.mqtt_http_port, settings.http_host)
         try:
             await subscriber.run(stop)
         finally:

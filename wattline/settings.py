@@ -88,6 +88,13 @@ def _min_time(value: Any) -> datetime:
         raise ValueError("expected a date (2000-01-01) or an ISO-8601 time with a zone") from None
 
 
+def _seconds_or_none(value: Any) -> float:
+    seconds = _number(value)
+    if not 0 <= seconds < math.inf:
+        raise ValueError("seconds, 0 or more")
+    return seconds
+
+
 def _decimal(value: Any) -> Decimal:
     try:
         return Decimal(str(value))
@@ -123,6 +130,16 @@ def _mqtt_url(value: Any) -> Any:
     return text
 
 
+MIN_API_SECRET_BYTES = 32  # HS256 keys shorter than the hash are guessable (RFC 7518 3.2)
+
+
+def _api_secret(value: Any) -> Any:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    if len(text.encode()) < MIN_API_SECRET_BYTES:
+        raise ValueError(f"must be at least {MIN_API_SECRET_BYTES} bytes long")
+    return text
+
+
 Positive = Annotated[float, BeforeValidator(_positive)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Port = Annotated[int, _whole(0, 65535)]
@@ -146,6 +163,11 @@ class Settings(BaseSettings):
         "the database (owner role); `wattline migrate` creates it if missing",
         shown=DEFAULT_DATABASE_URL, secret=True,
     )  # fmt: skip
+    db_password: SecretStr | None = var(
+        "WATTLINE_DB_PASSWORD", None,
+        "the owner role's password, for a `DATABASE_URL` written without one (compose secrets)",
+        secret=True,
+    )  # fmt: skip
     storage: Literal["timescale", "postgres"] | None = var(
         "WATTLINE_STORAGE", None,
         "`timescale` or `postgres`; forcing `timescale` where the extension is missing is an error",
@@ -161,7 +183,8 @@ class Settings(BaseSettings):
     )  # fmt: skip
     reader_password: SecretStr | None = var(
         "WATTLINE_READER_PASSWORD", None,
-        "`wattline_reader`'s password, for the reader URL made from `DATABASE_URL`",
+        "`wattline_reader`'s password, for a `WATTLINE_READER_URL` written without one or the "
+        "reader URL made from `DATABASE_URL`",
         secret=True,
     )  # fmt: skip
     operator_password: SecretStr | None = var(
@@ -377,6 +400,31 @@ class Settings(BaseSettings):
         "the older name of `WATTLINE_MAX_FUTURE_S`; wins for MQTT when set",
         shown="`WATTLINE_MAX_FUTURE_S`",
     )  # fmt: skip
+    # --- HTTP API ---
+    api_secret: Annotated[SecretStr, BeforeValidator(_api_secret)] | None = var(
+        "WATTLINE_API_SECRET", None,
+        "`wattline api`: the HS256 key (at least 32 bytes) its tokens are signed with; "
+        "`wattline token issue` signs with it", secret=True,
+    )  # fmt: skip
+    api_jwks_url: Annotated[str, BeforeValidator(_http_url)] | None = var(
+        "WATTLINE_API_JWKS_URL", None,
+        "an identity provider's key set: RS256/ES256 tokens are checked against it (this or the "
+        "secret is required)",
+    )  # fmt: skip
+    api_audience: str = var(
+        "WATTLINE_API_AUDIENCE", "wattline", "the `aud` every API token must carry"
+    )
+    api_issuer: str = var("WATTLINE_API_ISSUER", "wattline", "the `iss` every API token must carry")
+    api_host: str = var("WATTLINE_API_HOST", "0.0.0.0", "where `wattline api` listens")
+    api_port: Port = var(
+        "WATTLINE_API_PORT", 8080, "the port of `wattline api` (also /healthz, /readyz, /metrics)"
+    )
+    api_workers: Annotated[int, _whole(1, 64)] = var(
+        "WATTLINE_API_WORKERS", 1, "`wattline api` processes (one per core serves most)"
+    )
+    api_pool_size: Annotated[int, _whole(1, 100)] = var(
+        "WATTLINE_API_POOL_SIZE", 8, "database connections of each API process"
+    )
     # --- health, metrics, logs ---
     http_host: str = var(
         "WATTLINE_HTTP_HOST", "0.0.0.0", "where the health and metrics servers listen"
@@ -397,7 +445,7 @@ class Settings(BaseSettings):
         600.0,
         "a device not heard from this long counts as silent in the metrics",
     )
-    health_linger_s: Annotated[float, BeforeValidator(_number)] = var(
+    health_linger_s: Annotated[float, BeforeValidator(_seconds_or_none)] = var(
         "WATTLINE_HEALTH_LINGER_S", 0.0,
         "seconds a stopping process keeps answering /healthz (failing) before it exits",
     )  # fmt: skip
@@ -417,7 +465,7 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.database_secret.get_secret_value()
+        return _with_password(self.database_secret.get_secret_value(), self.db_password)
 
     @property
     def mqtt_url(self) -> str:
@@ -427,7 +475,7 @@ class Settings(BaseSettings):
     def reader_url(self) -> str:
         """WATTLINE_READER_URL, else DATABASE_URL as wattline_reader (with its password)."""
         if self.reader_url_secret is not None:
-            return self.reader_url_secret.get_secret_value()
+            return _with_password(self.reader_url_secret.get_secret_value(), self.reader_password)
         password = self.reader_password.get_secret_value() if self.reader_password else None
         return reader_dsn(self.database_url, password)
 
@@ -451,6 +499,17 @@ class Settings(BaseSettings):
 
 
 READER_ROLE = "wattline_reader"
+
+
+def _with_password(dsn: str, password: SecretStr | None) -> str:
+    """``dsn`` with ``password`` added when it has none of its own (the URL's wins)."""
+    if password is None:
+        return dsn
+    from psycopg import conninfo
+
+    if conninfo.conninfo_to_dict(dsn).get("password"):
+        return dsn
+    return conninfo.make_conninfo(dsn, password=password.get_secret_value())
 
 
 def reader_dsn(database_url: str, password: str | None = None) -> str:
@@ -528,6 +587,10 @@ def _one_line(exc: ValidationError, values: Mapping[str, str]) -> str:
     if not error["loc"]:  # a check across variables: its message names them
         return message
     name = str(error["loc"][0])
+    if message.startswith("must "):  # "NAME must be positive", as before this module
+        return f"{name} {message}"
     if name in secret_names() or name not in values:
         return f"{name}: {message}"  # a secret's value is never echoed
+    if message.startswith("is "):  # "NAME='x' is not a number"
+        return f"{name}={values[name]!r} {message}"
     return f"{name}={values[name]!r}: {message}"

@@ -1,4 +1,6 @@
-"""Liveness and readiness without a token (for orchestrators), and the Prometheus text."""
+"""Liveness and readiness without a token (for orchestrators), and the Prometheus text: the
+answers every wattline process gives (wattline/observe/health.py), the readiness probe through
+the API's own pool (a query, not a new connection every few seconds)."""
 
 from __future__ import annotations
 
@@ -6,35 +8,34 @@ import asyncio
 
 import psycopg
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from psycopg_pool import PoolTimeout
 
-from api import problems
+from wattline.observe.health import DB_TIMEOUT_S, answer
 
 router = APIRouter(tags=["health"])
-READY_TIMEOUT_S = 3.0
 
 
-@router.get("/healthz", summary="the process is alive")
+def _response(status: int, content_type: str, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type=content_type)
+
+
+@router.get("/healthz", summary="the process is alive (its event loop answers)")
 async def healthz():
-    return {"status": "ok"}
+    return _response(*answer("/healthz", []))
 
 
 @router.get("/readyz", summary="the database answers", responses={503: {"description": "not"}})
 async def readyz(request: Request):
+    problems = []
     try:
-        await asyncio.wait_for(request.app.state.db.one("api_ready"), READY_TIMEOUT_S)
-    except (psycopg.Error, PoolTimeout, TimeoutError):
-        return problems.response(503, "the database is not reachable", {"Retry-After": "5"})
-    return {"status": "ready"}
+        await asyncio.wait_for(request.app.state.db.one("api_ready"), DB_TIMEOUT_S + 1)
+    except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        problems.append(f"database unreachable: {first[:200]}")
+    return _response(*answer("/readyz", problems))
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus text format")
-async def metrics(request: Request) -> str:
-    counts = request.app.state.responses
-    lines = [
-        "# HELP wattline_api_responses_total Responses by status code.",
-        "# TYPE wattline_api_responses_total counter",
-    ]
-    lines += [f'wattline_api_responses_total{{code="{c}"}} {n}' for c, n in sorted(counts.items())]
-    return "\n".join(lines) + "\n"
+@router.get("/metrics", summary="Prometheus text format")
+async def prometheus():
+    return _response(*answer("/metrics"))

@@ -15,7 +15,7 @@ from wattline.cli_config import markdown_table
 from wattline.settings import Settings, gather
 
 ROOT = Path(__file__).parents[2]
-SOURCES = ("wattline", "ingest", "analytics", "dashboard")
+SOURCES = ("wattline", "ingest", "analytics", "dashboard", "api")
 
 
 def test_the_readme_table_is_the_generated_one():
@@ -82,16 +82,40 @@ def test_the_reader_url_carries_the_reader_password():
 @pytest.mark.parametrize(
     "env, line",
     [
-        ({"WATTLINE_OCPP_PORT": "ninety"}, "WATTLINE_OCPP_PORT='ninety': is not a number"),
-        ({"WATTLINE_JOBS_INTERVAL": "-3"}, "WATTLINE_JOBS_INTERVAL='-3': must be positive"),
+        ({"WATTLINE_OCPP_PORT": "ninety"}, "WATTLINE_OCPP_PORT='ninety' is not a number"),
+        ({"WATTLINE_JOBS_INTERVAL": "-3"}, "WATTLINE_JOBS_INTERVAL must be positive"),
         ({"WATTLINE_LOG_FORMAT": "xml"},
          "WATTLINE_LOG_FORMAT='xml': Input should be 'text' or 'json'"),
         ({"DATABASE_URL_FILE": "/no/such/file"},
          "DATABASE_URL_FILE='/no/such/file': No such file or directory"),
         ({"MQTT_URL": "http://u:topsecret@h"}, "MQTT_URL: expected mqtt:// or mqtts://host:port"),
+        ({"WATTLINE_API_SECRET": "short-secret"},
+         "WATTLINE_API_SECRET must be at least 32 bytes long"),
     ],
 )  # fmt: skip
 def test_a_bad_value_stops_the_command_with_one_line(env, line, tmp_path):
     done = _run(env, "status", cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip() == line  # one line, no traceback, no secret
+
+
+def test_passwords_from_files_complete_urls_written_without_one(tmp_path):
+    """As docker-compose.yml passes them: URLs without passwords, the passwords as secrets."""
+    (tmp_path / "owner").write_text("0wner-pw\n")
+    (tmp_path / "reader").write_text("r3ader-pw\n")
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://wattline@db:5432/wattline",
+            "WATTLINE_DB_PASSWORD_FILE": str(tmp_path / "owner"),
+            "WATTLINE_READER_URL": "postgresql://wattline_reader@db:5432/wattline",
+            "WATTLINE_READER_PASSWORD_FILE": str(tmp_path / "reader"),
+        }
+    )
+    owner = dict(p.split("=", 1) for p in s.database_url.split())
+    reader = dict(p.split("=", 1) for p in s.reader_url.split())
+    assert (owner["user"], owner["password"], owner["host"]) == ("wattline", "0wner-pw", "db")
+    assert (reader["user"], reader["password"]) == ("wattline_reader", "r3ader-pw")
+    given = Settings.from_env(
+        {"DATABASE_URL": "postgresql://u:own@h/d", "WATTLINE_DB_PASSWORD": "x"}
+    )
+    assert given.database_url == "postgresql://u:own@h/d"  # the URL's own password wins

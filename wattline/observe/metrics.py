@@ -10,7 +10,6 @@ through ``watch``, so they are never stale and cost nothing between scrapes.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,8 +23,6 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-
-from ingest.env import positive
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)  # process_cpu_seconds_total, process_resident_memory_bytes
@@ -267,7 +264,9 @@ def watch(gauge: Gauge, read: Callable[[], float]) -> None:
 
 def silent_after_s() -> float:
     """WATTLINE_SILENT_AFTER_S: twice the heartbeat interval BootNotification gives (300 s)."""
-    return positive(os.environ, "WATTLINE_SILENT_AFTER_S", 600)
+    from wattline.settings import Settings  # here: settings import ingest, which imports us
+
+    return Settings.from_env().silent_after_s
 
 
 def fleet_ages(source: str, last_seen: Callable[[], Iterable[float]]) -> None:
