@@ -78,6 +78,7 @@ _CLASSES = {
     ("uuid", "SafeUUID"): uuid.SafeUUID,
     ("zoneinfo", "ZoneInfo"): zoneinfo.ZoneInfo,
 }
+_ALLOWED = frozenset(_CLASSES.values())
 
 
 class _Unpickler(pickle.Unpickler):
@@ -88,12 +89,31 @@ class _Unpickler(pickle.Unpickler):
             raise ValueError(f"a spool record may not name {module}.{name}") from None
 
 
+class _Pickler(pickle.Pickler):
+    """Refuses, while pickling, any class the restricted unpickler would refuse: a document
+    that could not be read back is refused when it is spooled, without unpickling every record
+    once more to find out (that check cost as much as the pickling, on the live path)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        # Called for every object but None, bools and exact int, float, bytes, str, dict, set,
+        # frozenset, list and tuple: classes (which pickle by name) included.
+        if isinstance(obj, type):
+            if obj in _ALLOWED:
+                return NotImplemented
+            raise ValueError(f"a spool record may not name {obj.__module__}.{obj.__qualname__}")
+        kind = type(obj)
+        if kind is zoneinfo.ZoneInfo:
+            # ZoneInfo pickles as getattr(ZoneInfo, "_unpickle"): a getattr the unpickler
+            # does not allow.
+            return zoneinfo.ZoneInfo, (obj.key,)
+        if kind in _ALLOWED:
+            return NotImplemented
+        raise ValueError(f"a spool record may not name {kind.__module__}.{kind.__qualname__}")
+
+
 def _pickle(document: Any) -> bytes:
     out = io.BytesIO()
-    pickler = pickle.Pickler(out, protocol=5)
-    # ZoneInfo pickles as getattr(ZoneInfo, "_unpickle"): a getattr the unpickler must not allow.
-    pickler.dispatch_table = {zoneinfo.ZoneInfo: lambda zone: (zoneinfo.ZoneInfo, (zone.key,))}
-    pickler.dump(document)
+    _Pickler(out, protocol=5).dump(document)
     return out.getvalue()
 
 
@@ -102,7 +122,6 @@ def dump(document: Any) -> bytes:
     back as it is (a value of a type not in _CLASSES)."""
     try:
         payload = _pickle(document)
-        _unpickle(payload)
     except (pickle.PicklingError, AttributeError) as exc:
         raise TypeError(f"cannot be pickled: {exc}") from exc
     return b"%s%d %08x\n%s\n" % (MAGIC, len(payload), zlib.crc32(payload), payload)
