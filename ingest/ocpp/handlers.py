@@ -150,16 +150,17 @@ class CentralSystemChargePoint(WireChargePoint):
             transaction_id=transaction_id, id_tag_info=IdTagInfo(status=status)
         )
 
-    # Most of the traffic: the wire checks it with meter_values_check, not jsonschema.
+    # Most of the traffic: the wire checks it with meter_values_check, not jsonschema, and
+    # keeps meterValue as it came (wire.CHECKS): the library does not re-key it.
     @on(Action.meter_values, skip_schema_validation=True)
-    async def on_meter_values(
-        self, connector_id: int, meter_value: list[dict[str, Any]], **kwargs: Any
-    ) -> call_result.MeterValues:
+    async def on_meter_values(self, connector_id: int, **kwargs: Any) -> call_result.MeterValues:
         connector_id = normalise.connector_id(connector_id)
         transaction_id = kwargs.get("transaction_id")
         if transaction_id is not None:
             transaction_id = normalise.transaction_id(transaction_id)
-        samples = normalise.meter_values(meter_value, self.time_window, datetime.now(UTC))
+        samples = normalise.meter_values(
+            self.wire.payload["meterValue"], self.time_window, datetime.now(UTC), "sampledValue"
+        )
         await self.service.meter_values(self.frames, connector_id, transaction_id, samples)
         return call_result.MeterValues()
 

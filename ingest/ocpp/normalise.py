@@ -175,18 +175,22 @@ def _cut(value: Any) -> str:
 
 
 def meter_values(
-    meter_value: list[dict[str, Any]], window: TimeWindow, now: datetime
+    meter_value: list[dict[str, Any]],
+    window: TimeWindow,
+    now: datetime,
+    key: str = "sampled_value",
 ) -> list[Sample | Rejected]:
     """Every sampled value of a MeterValues (or StopTransaction transactionData) list. Values
     stamped outside ``window`` are confirmed but kept as rejects: a charger whose clock was never
-    set must not be told to send them again forever, nor put them in 1970's rollups."""
+    set must not be told to send them again forever, nor put them in 1970's rollups. ``key``
+    names the list of sampled values: "sampledValue" in a payload as it came off the wire."""
     found: list[Sample | Rejected] = []
     for entry in meter_value:
         text = entry["timestamp"]
         at = timestamp(text, "meterValue.timestamp")
         if problem := window.problem(at, now):
             reason = f"meterValue.timestamp {text} {problem}"
-            found.extend(Rejected(reason, raw) for raw in entry["sampled_value"])
+            found.extend(Rejected(reason, raw) for raw in entry[key])
         else:
-            found.extend(sampled_value(at, raw) for raw in entry["sampled_value"])
+            found.extend(sampled_value(at, raw) for raw in entry[key])
     return found

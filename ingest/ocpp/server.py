@@ -394,7 +394,7 @@ class CentralSystem:
 
     def _close_later(self, charge_point: CentralSystemChargePoint, reason: str) -> None:
         # The old peer may be dead; closing waits for it, the new connection must not.
-        self._spawn(charge_point._connection.close(1000, reason))
+        self._spawn(charge_point.wire.close(1000, reason))
 
 
 BUSY = "busy, try again"

@@ -62,6 +62,7 @@ class _Station(ChargePoint):
 
     def __init__(self, identity: str, connection, charger: SimulatedCharger) -> None:
         super().__init__(identity, connection)
+        self.connection = connection  # the library's own attribute is private
         self.charger = charger
 
     @on(Action.reset)
@@ -205,7 +206,7 @@ class SimulatedCharger:
             if self._stop_reason is not None:
                 break
             if self.rng.random() < self.options.drop_rate:
-                await cp._connection.close()  # a dropped link; run() reconnects
+                await cp.connection.close()  # a dropped link; run() reconnects
                 return
             power_kw = charging_power_kw(self.max_kw, s.soc) * self.rng.uniform(0.97, 1.0)
             hours = self.options.interval_s * self.options.speed / 3600

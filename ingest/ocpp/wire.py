@@ -1,13 +1,13 @@
-"""The ocpp library's ChargePoint with its per-message costs taken out, for the central system.
+"""The ocpp library's ChargePoint on its public seams only, for the central system.
 
-Under load (bench/ocpp_load.py) the library spent more on each MeterValues than our handler
-did: it parses the frame as JSON a second time, logs every frame at INFO, checks the handler's
-signature with ``inspect`` on every call, converts every key to snake_case with two regular
-expressions, and validates with jsonschema on a worker thread. Here a frame is parsed once,
-logged at debug only (every frame is kept in ocpp_messages anyway), signatures and key
-spellings are looked up once, and MeterValues is checked by ``meter_values_check``. What goes
-on the wire is the same as the library's, answers and error codes included; the frame log and
-the edge checks the library leaves to us live here too.
+The library reads frames with ``connection.recv()`` and writes them with ``connection.send()``;
+``Wire`` is that connection. It sits between the library and the WebSocket and does what the
+library leaves to us: every frame in and out is kept (``FrameLog``), CALLERROR codes go out in
+the spelling of the protocol version spoken, and frames the library must never see are
+answered here. Per-frame INFO logs of the library are dropped through the ``logger=`` argument
+(every frame is kept in ocpp_messages anyway); its tracebacks for our own bugs are kept.
+MeterValues, most of the traffic, skips the library's jsonschema (``skip_schema_validation``)
+and is checked by ``meter_values_check`` in ``Wire.recv``.
 
 Edge checks: each frame is parsed by ``edge.loads``, which refuses what the database could not
 store. A CALL holding such a thing is answered (OCPP-J 1.6 spelling) with FormationViolation
@@ -15,31 +15,23 @@ when the frame is not plain JSON (NaN, Infinity, nested deeper than 16, a syntax
 PropertyConstraintViolation when it is JSON holding a value no column takes (NUL or a lone
 surrogate in a string, a number beyond float range or of more than 4,300 digits); an answer to
 one of our commands that holds one fails that command with the same code. A frame without a
-message id to answer to is kept and otherwise ignored. No frame closes the connection;
-InternalError is left for our own bugs, each logged with its traceback.
+message id to answer to is kept and otherwise ignored, and so is an answer to no command of
+ours. No frame closes the connection; InternalError is left for our own bugs, each logged with
+its traceback.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import logging
 import re
-from functools import lru_cache
+import sys
+from collections.abc import Callable
 from typing import Any
 
-from ocpp.charge_point import (
-    _raise_key_error,
-    camel_to_snake_case,
-    remove_nones,
-    serialize_as_dict,
-    snake_to_camel_case,
-)
-from ocpp.exceptions import OCPPError, TypeConstraintViolationError
-from ocpp.messages import Call, CallError, CallResult, validate_payload
+from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint
-from websockets.exceptions import ConnectionClosed
 
 from ingest import edge
 from ingest.ocpp import meter_values_check
@@ -47,37 +39,94 @@ from ingest.ocpp.frames import FrameLog, ocpp_message, to_1_6_spelling
 
 log = logging.getLogger(__name__)
 
-# Handlers whose CALL is checked here, by hand, instead of by the library's jsonschema.
-_CHECKS = {"MeterValues": meter_values_check.check}
+# CALLs checked here, by hand, instead of by the library's jsonschema (their @on says so), and
+# the field of each that its handler reads from ``Wire.payload`` as it came off the wire. The
+# library is handed the frame without it: re-keying every sampled value to snake_case cost
+# 52 us of the 1.4 ms a MeterValues costs the server (bench/ocpp_load.py), the whole saving of
+# the old private-API wire.
+CHECKS: dict[str, tuple[Callable[[dict], None], str]] = {
+    "MeterValues": (meter_values_check.check, "meterValue"),
+}
 
 # The head of a frame whose whole could not be read: ``[type, "id"`` and maybe ``, "Action"``.
 # An id with escapes in it is not taken: it could hold what the frame log cannot.
 _HEAD = re.compile(
     r'\s*\[\s*([234])\s*,\s*"([^"\\\x00-\x1f]{1,128})"(?:\s*,\s*"([^"\\\x00-\x1f]{1,64})")?'
 )
+_PENDING_KEPT = 16  # ids of our own CALLs still awaiting an answer (commands are one at a time)
 
 
-class WireChargePoint(ChargePoint):
+class LibraryLog:
+    """The ``logger=`` of the library's ChargePoint. Its per-frame INFO lines cost a formatted
+    line per message and repeat ocpp_messages; dropped. Its ``exception`` is kept for our own
+    bugs (InternalError) and made a one-line INFO for bad input answered with a code."""
+
+    def __init__(self, charge_point_id: str) -> None:
+        self.id = charge_point_id
+
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    info = debug
+
+    def warning(self, msg: str, *args: Any) -> None:
+        log.info("%s: " + msg, self.id, *args)
+
+    def error(self, msg: str, *args: Any) -> None:
+        log.warning("%s: " + msg, self.id, *args)
+
+    def exception(self, msg: str, *args: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OCPPError):
+            log.info("%s: answered with %s (%s)", self.id, error.code, error)
+        else:
+            log.error("%s: " + msg, self.id, *args, exc_info=True)
+
+
+class Wire:
+    """The connection as the library sees it: ``recv()`` yields only frames it can route."""
+
     def __init__(
-        self, charge_point_id: str, connection: Any, frames: FrameLog, response_timeout_s: float
+        self,
+        charge_point_id: str,
+        connection: Any,
+        frames: FrameLog,
+        spelling: Callable[[str], str] = to_1_6_spelling,
     ) -> None:
-        super().__init__(charge_point_id, connection, response_timeout=response_timeout_s)
+        self.id = charge_point_id
+        self.connection = connection
         self.frames = frames
+        self.spelling = spelling
+        self.pending: list[str] = []  # unique ids of our CALLs not answered yet
+        # The payload of the CALL the library routes now (it routes one at a time), as parsed
+        # and checked here, for handlers that read a field of CHECKS from it.
+        self.payload: dict[str, Any] = {}
 
-    async def start(self) -> None:
-        # The library's own loop logs every frame at INFO, a formatted line per message.
+    async def recv(self) -> str:
         while True:
-            frame = await self._connection.recv()
-            log.debug("%s: received %s", self.id, frame)
-            await self.route_message(frame)
+            raw = await self.connection.recv()
+            frame = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+            routed = await self._screen(frame)
+            if routed is not None:
+                return routed
 
-    async def route_message(self, raw_msg: str | bytes) -> None:
-        frame = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
+    async def send(self, frame: str) -> None:
+        frame = self.spelling(frame)
+        if frame.startswith("[2"):
+            message = json.loads(frame)
+            self.pending = [*self.pending[-(_PENDING_KEPT - 1) :], message[1]]
+        self.frames.record("out", frame)
+        await self.connection.send(frame)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.connection.close(code, reason)
+
+    async def _screen(self, frame: str) -> str | None:
+        """The frame for the library to route, or None when it was dealt with here."""
         try:
             message = edge.loads(frame)
         except ValueError as error:
-            await self._unreadable(frame, error)
-            return
+            return await self._unreadable(frame, error)
         self.frames.record("in", frame, ocpp_message(message))
         if not (
             type(message) is list
@@ -86,23 +135,52 @@ class WireChargePoint(ChargePoint):
             and type(message[1]) is str
         ):
             log.warning("%s: a frame that is not an OCPP message: %.200s", self.id, frame)
-            return
+            return None
+        if message[0] != 2:
+            return self._answer(message, frame)
+        unique_id = message[1]
+        if len(message) != 4:
+            await self._refuse(unique_id, "ProtocolError", "a CALL has 4 elements")
+            return None
+        action, payload = message[2], message[3]
+        if type(action) is not str:
+            await self._refuse(unique_id, "NotSupported", "the action must be a string")
+            return None
+        if type(payload) is not dict:
+            await self._refuse(unique_id, "TypeConstraintViolation", "payload must be an object")
+            return None
+        self.payload = payload
+        hand_checked = CHECKS.get(action)
+        if hand_checked is None:
+            return frame
+        check, field = hand_checked
         try:
-            if message[0] == 2:
-                await self._route_call(message)
-            else:
-                self._take_answer(message)
-        except ConnectionClosed:
-            raise  # the peer went away before its answer: the server logs a disconnect
-        except Exception:
-            # Our bug: one frame must never end the connection, let alone the server.
-            log.exception("%s: could not handle %.200s", self.id, frame)
-            if message[0] == 2:
-                await self._send(_error(message[1], "InternalError", "see the server's log"))
+            check(payload)
+        except OCPPError as error:
+            log.info("%s: %s answered with %s (%s)", self.id, action, error.code, error)
+            await self._refuse(unique_id, error.code, error.description, error.details)
+            return None
+        lean = {name: value for name, value in payload.items() if name != field}
+        return json.dumps([2, unique_id, action, lean], separators=(",", ":"))
 
-    async def _unreadable(self, frame: str, error: ValueError) -> None:
+    def _answer(self, message: list, frame: str) -> str | None:
+        """A CALLRESULT or CALLERROR, passed on if one of our commands waits for it."""
+        if message[1] not in self.pending:
+            # Nothing waits: queued, it would only be skipped by the next command's wait.
+            log.warning("%s: an answer to no command: %.200s", self.id, frame)
+            return None
+        if not (
+            (message[0] == 3 and len(message) == 3)
+            or (message[0] == 4 and len(message) in (4, 5))
+        ):
+            log.warning("%s: an answer of the wrong shape: %.200s", self.id, frame)
+            return None
+        self.pending.remove(message[1])
+        return frame
+
+    async def _unreadable(self, frame: str, error: ValueError) -> str | None:
         """A frame ``edge.loads`` refused: answered if its head says what to answer to."""
-        # A syntax error, NaN or depth: FormationViolation. An EdgeError, or an integer of more
+        # A syntax error, NaN or depth: FormatViolation. An EdgeError, or an integer of more
         # than 4,300 digits (Python's own limit, a ValueError of its own): a well-formed value
         # no column takes.
         code = "PropertyConstraintViolation"
@@ -112,116 +190,49 @@ class WireChargePoint(ChargePoint):
         if head is None:
             self.frames.record("in", frame, None)
             log.warning("%s: a frame with nothing to answer to (%s)", self.id, error)
-            return
+            return None
         kind, unique_id = int(head[1]), head[2]
         self.frames.record("in", frame, [kind, unique_id, head[3]], payload_kept=False)
         log.info("%s: frame %s refused with %s (%s)", self.id, unique_id, code, error)
         if kind == 2:
-            await self._send(_error(unique_id, code, str(error)))
-        else:  # an answer to our command: the command fails with the reason
-            self._take_answer([4, unique_id, code, f"the answer was refused: {error}", {}])
+            await self._refuse(unique_id, code, str(error))
+            return None
+        if unique_id not in self.pending:
+            return None
+        # An answer to our command: the command fails with the reason.
+        self.pending.remove(unique_id)
+        return _error(unique_id, code, f"the answer was refused: {error}")
 
-    def _take_answer(self, message: list) -> None:
-        """A CALLRESULT or CALLERROR, for the command waiting for it (``call``)."""
-        if not self._call_lock.locked():
-            # Nothing is waiting: queued, it would only be skipped by the next command's wait.
-            log.warning("%s: an answer to no command: %.200s", self.id, message)
-        elif message[0] == 3 and len(message) == 3:
-            self._response_queue.put_nowait(CallResult(message[1], message[2]))
-        elif message[0] == 4 and len(message) in (4, 5):
-            self._response_queue.put_nowait(CallError(*message[1:]))
-        else:
-            log.warning("%s: an answer of the wrong shape: %.200s", self.id, message)
-
-    async def _route_call(self, message: list) -> None:
-        """ChargePoint.route_message for a CALL, without parsing the frame again."""
-        if len(message) != 4:
-            await self._send(_error(message[1], "ProtocolError", "a CALL has 4 elements"))
-            return
-        msg = Call(*message[1:])
-        try:
-            if type(msg.action) is not str or msg.action not in self.route_map:
-                _raise_key_error(msg.action, self._ocpp_version)
-            if type(msg.payload) is not dict:
-                raise TypeConstraintViolationError(details={"cause": "payload must be an object"})
-            check = _CHECKS.get(msg.action)
-            if check is not None:
-                check(msg.payload)
-            await self._handle_call(msg)
-        except OCPPError as error:
-            log.info("%s: %s answered with %s (%s)", self.id, msg.action, error.code, error)
-            await self._send(msg.create_call_error(error).to_json())
-
-    async def _handle_call(self, msg: Call) -> None:
-        """ChargePoint._handle_call (ocpp 2.x) step for step, with the signature check and the
-        snake_case keys looked up once rather than worked out again for every message."""
-        handlers = self.route_map.get(msg.action)
-        if handlers is None:
-            _raise_key_error(msg.action, self._ocpp_version)
-            return
-        skip_validation = handlers.get("_skip_schema_validation", False)
-        if not skip_validation:
-            await validate_payload(msg, self._ocpp_version)
-        arguments = _snake_case(msg.payload)
-        handler = handlers.get("_on_action")
-        if handler is None:
-            _raise_key_error(msg.action, self._ocpp_version)
-            return
-        try:
-            response = handler(**_with_unique_id(handler, arguments, msg))
-            if inspect.isawaitable(response):
-                response = await response
-        except OCPPError:
-            raise  # bad input the handler found: answered with its code, no traceback
-        except Exception as e:
-            log.exception("%s: error while handling %s", self.id, msg.action)
-            await self._send(msg.create_call_error(e).to_json())
-            return
-        payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
-        result = msg.create_call_result(payload)
-        if not skip_validation:
-            await validate_payload(result, self._ocpp_version)
-        await self._send(result.to_json())
-        after = handlers.get("_after_action")
-        if after is not None:
-            response = after(**_with_unique_id(after, arguments, msg))
-            if inspect.isawaitable(response):
-                # A task, so that a call made from the after-handler does not block this loop.
-                asyncio.ensure_future(response)
-
-    async def _send(self, message: str) -> None:
-        message = to_1_6_spelling(message)
-        self.frames.record("out", message)
-        log.debug("%s: sending %s", self.id, message)
-        await self._connection.send(message)  # not super()._send: it logs each frame at INFO
+    async def _refuse(
+        self, unique_id: str, code: str, description: str, details: Any = None
+    ) -> None:
+        await self.send(_error(unique_id, code, description, details))
 
 
-def _with_unique_id(handler: Any, arguments: dict[str, Any], msg: Call) -> dict[str, Any]:
-    """The handler's keyword arguments: call_unique_id only if it asks for it by name."""
-    if _takes_unique_id(getattr(handler, "__func__", handler)):
-        return {**arguments, "call_unique_id": msg.unique_id}
-    return arguments
+class WireChargePoint(ChargePoint):
+    """The library's 1.6 ChargePoint, speaking through a ``Wire``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The library asks inspect.signature of the handler for every CALL (does it take
+        # call_unique_id?): 12 us of a MeterValues. A function's __signature__ (PEP 362) is
+        # what inspect returns without working it out again.
+        for name, function in vars(cls).items():
+            if name.startswith("on_") and inspect.isfunction(function):
+                function.__signature__ = inspect.signature(function)
+
+    def __init__(
+        self, charge_point_id: str, connection: Any, frames: FrameLog, response_timeout_s: float
+    ) -> None:
+        self.wire = Wire(charge_point_id, connection, frames)
+        super().__init__(
+            charge_point_id,
+            self.wire,
+            response_timeout=response_timeout_s,
+            logger=LibraryLog(charge_point_id),
+        )
+        self.frames = frames
 
 
-@lru_cache(maxsize=256)
-def _takes_unique_id(function: Any) -> bool:
-    return "call_unique_id" in inspect.signature(function).parameters
-
-
-def _snake_case(data: Any) -> Any:
-    """camel_to_snake_case, with each key's spelling remembered."""
-    if isinstance(data, dict):
-        return {_snake_key(k): _snake_case(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_snake_case(v) for v in data]
-    return data
-
-
-@lru_cache(maxsize=4096)  # bounded: keys come from the chargers
-def _snake_key(key: str) -> str:
-    (snake,) = camel_to_snake_case({key: None})
-    return snake
-
-
-def _error(message_id: str, code: str, description: str) -> str:
-    return json.dumps([4, message_id, code, description, {}], separators=(",", ":"))
+def _error(message_id: str, code: str, description: str, details: Any = None) -> str:
+    return json.dumps([4, message_id, code, description, details or {}], separators=(",", ":"))
