@@ -170,8 +170,7 @@ class Wire:
             log.warning("%s: an answer to no command: %.200s", self.id, frame)
             return None
         if not (
-            (message[0] == 3 and len(message) == 3)
-            or (message[0] == 4 and len(message) in (4, 5))
+            (message[0] == 3 and len(message) == 3) or (message[0] == 4 and len(message) in (4, 5))
         ):
             log.warning("%s: an answer of the wrong shape: %.200s", self.id, frame)
             return None
