@@ -31,20 +31,43 @@ ERROR_CODES_1_6 = {
     "FormatViolation": "FormationViolation",
     "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
     "NotSupported": "NotImplemented",
+    "RpcFrameworkError": "ProtocolError",  # 2.0.1's name for a CALL the wire cannot route
 }
 _ERROR_FIELDS = ("errorCode", "errorDescription", "errorDetails")
 _UNPARSED: Any = object()  # "not parsed yet", as opposed to None: "not an OCPP message"
 
 
-def to_1_6_spelling(frame: str) -> str:
-    """A CALLERROR with its error code spelt as OCPP 1.6 does; other frames unchanged."""
+# OCPP-J 2.0.1: NotImplemented is an action not known, NotSupported one known but not served
+# (the library swaps them), and a required field missing is an OccurrenceConstraintViolation
+# (the library says ProtocolError, which 2.0.1 keeps for a payload not of the PDU's structure).
+ERROR_CODES_2_0_1 = {
+    "FormationViolation": "FormatViolation",
+    "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
+    "NotSupported": "NotImplemented",
+    "NotImplemented": "NotSupported",
+    "ProtocolError": "OccurrenceConstraintViolation",
+}
+
+
+def respell(frame: str, codes: dict[str, str]) -> str:
+    """A CALLERROR with its error code spelt by ``codes``; other frames unchanged."""
     if not frame.startswith("[4"):
         return frame
     message = parse(frame)
-    if message is None or message[2] not in ERROR_CODES_1_6:
+    if message is None or message[2] not in codes:
         return frame
-    message[2] = ERROR_CODES_1_6[message[2]]
+    message[2] = codes[message[2]]
     return json.dumps(message, separators=(",", ":"))
+
+
+def to_1_6_spelling(frame: str) -> str:
+    """A CALLERROR with its error code spelt as OCPP 1.6 does; other frames unchanged."""
+    return respell(frame, ERROR_CODES_1_6)
+
+
+def to_2_0_1_spelling(frame: str) -> str:
+    """A CALLERROR with its error code spelt as OCPP 2.0.1 does; other frames unchanged."""
+    return respell(frame, ERROR_CODES_2_0_1)
 
 
 def parse(frame: str) -> list | None:

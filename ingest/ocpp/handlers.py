@@ -11,22 +11,16 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
-from ocpp.charge_point import camel_to_snake_case, serialize_as_dict, snake_to_camel_case
 from ocpp.routing import on
-from ocpp.v16 import call, call_result
+from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action
 
-from ingest.clock import TimeWindow
 from ingest.ocpp import normalise
-from ingest.ocpp.frames import FrameLog
+from ingest.ocpp.central import HEARTBEAT_INTERVAL_S, Central, utcnow_iso
 from ingest.ocpp.service import ChargingService
-from ingest.ocpp.wire import WireChargePoint
-from ingest.writer import Writer
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT_INTERVAL_S = 300
 
 # The receive time used in place of a charger time outside the window, by central system (its
 # service), charge point and message: a re-sent StartTransaction must get the same start (and so
@@ -36,27 +30,8 @@ _SUBSTITUTES: weakref.WeakKeyDictionary[ChargingService, OrderedDict[tuple, date
 )
 
 
-def _utcnow_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-class CentralSystemChargePoint(WireChargePoint):
-    def __init__(
-        self,
-        charge_point_id: str,
-        connection: Any,
-        service: ChargingService,
-        writer: Writer,
-        *,
-        registration_status: str = "Accepted",
-        response_timeout_s: float = 30,
-        time_window: TimeWindow | None = None,
-    ) -> None:
-        frames = FrameLog(charge_point_id, writer)
-        super().__init__(charge_point_id, connection, frames, response_timeout_s)
-        self.service = service
-        self.registration_status = registration_status
-        self.time_window = time_window or TimeWindow()
+class CentralSystemChargePoint(Central, ChargePoint):
+    CALLS = call
 
     def _charger_time(self, text: str, field: str, message: dict[str, Any]) -> datetime:
         """A StartTransaction, StopTransaction or StatusNotification time. Outside the window
@@ -78,13 +53,6 @@ class CentralSystemChargePoint(WireChargePoint):
         self.frames.reject(reason)
         return now
 
-    async def send_command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send an operator command; its answer as a camelCase dict. Raises OCPPError for a
-        CALLERROR, TimeoutError when none comes, TypeError/ValueError for a bad payload."""
-        request = getattr(call, action)(**camel_to_snake_case(payload))
-        response = await self.call(request, suppress=False)
-        return snake_to_camel_case(serialize_as_dict(response))
-
     # -- charge point -> central system ----------------------------------------------------
 
     @on(Action.boot_notification)
@@ -99,7 +67,7 @@ class CentralSystemChargePoint(WireChargePoint):
             kwargs.get("firmware_version"),
         )
         return call_result.BootNotification(
-            current_time=_utcnow_iso(),
+            current_time=utcnow_iso(),
             interval=HEARTBEAT_INTERVAL_S,
             status=self.registration_status,
         )
@@ -107,7 +75,7 @@ class CentralSystemChargePoint(WireChargePoint):
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         await self.service.seen(self.frames)
-        return call_result.Heartbeat(current_time=_utcnow_iso())
+        return call_result.Heartbeat(current_time=utcnow_iso())
 
     @on(Action.status_notification)
     async def on_status_notification(

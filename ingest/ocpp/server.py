@@ -1,4 +1,5 @@
-"""The WebSocket server: ``ws(s)://HOST:PORT/ocpp/{charge_point_id}``, subprotocol ocpp1.6.
+"""The WebSocket server: ``ws(s)://HOST:PORT/ocpp/{charge_point_id}``, subprotocol ocpp2.0.1 or
+ocpp1.6, whichever the charge point offers (2.0.1 when it offers both).
 
 The handshake decides who may connect (identity syntax, unknown charge points, security
 profiles: HTTP Basic passwords, TLS, client certificates) and records every refusal in
@@ -42,6 +43,7 @@ from ingest.ocpp.lookup import DatabaseUnavailable, Lookup
 from ingest.ocpp.presence import Presence
 from ingest.ocpp.security_log import SecurityEvents
 from ingest.ocpp.service import ChargingService
+from ingest.ocpp201.handlers import CentralSystem201ChargePoint
 from ingest.supervise import Watchdog
 from ingest.writer import Writer
 from wattline import logs
@@ -49,7 +51,9 @@ from wattline.observe import health, metrics
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOL = Subprotocol("ocpp1.6")
+# In order of preference: websockets picks the first of these the client offers.
+SUBPROTOCOLS = [Subprotocol("ocpp2.0.1"), Subprotocol("ocpp1.6")]
+CHARGE_POINTS = {"ocpp2.0.1": CentralSystem201ChargePoint, "ocpp1.6": CentralSystemChargePoint}
 PATH_PREFIX = "/ocpp/"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -118,7 +122,7 @@ class CentralSystem:
             self._serve_connection,
             self.config.host,
             self.config.port,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=SUBPROTOCOLS,
             process_request=self._check_handshake,
             ping_interval=self.config.ping_interval_s,
             ping_timeout=self.config.ping_timeout_s,
@@ -204,8 +208,9 @@ class CentralSystem:
             reason = "not a charge point identity (printable ASCII, no '/', 1-48 characters)"
             return self._refuse(connection, 400, reason, raw_identity, address, "bad_identity")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
-        if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
-            return connection.respond(http.HTTPStatus.BAD_REQUEST, "subprotocol ocpp1.6 needed\n")
+        if not set(SUBPROTOCOLS) & {p.strip() for p in offered.split(",")}:
+            needed = "subprotocol ocpp2.0.1 or ocpp1.6 needed\n"
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, needed)
         if len(self.connected) + len(self._arriving) >= self.config.max_connections:
             return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "try again later\n")
         authorization = request.headers.get("Authorization")
@@ -364,7 +369,7 @@ class CentralSystem:
         log.info("%s: connected", identity)
         if self._arriving.get(identity) is connection:
             del self._arriving[identity]
-        charge_point = CentralSystemChargePoint(
+        charge_point = CHARGE_POINTS[connection.subprotocol or "ocpp1.6"](
             identity,
             connection,
             self.service,

@@ -111,6 +111,7 @@ class ChargingService:
         model: str,
         serial: str | None,
         firmware: str | None,
+        ocpp_version: str = "1.6",
     ) -> None:
         now = datetime.now(UTC)
         batch = self._batch(frames, now)
@@ -122,6 +123,7 @@ class ChargingService:
                 "model": model,
                 "serial": serial,
                 "firmware": firmware,
+                "ocpp_version": ocpp_version,
                 "booted_at": now,
             },
         )

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpp.exceptions import OCPPError
-from ocpp.v16 import ChargePoint
 
 from ingest import edge
 from ingest.ocpp import meter_values_check
@@ -97,6 +96,7 @@ class Wire:
         self.connection = connection
         self.frames = frames
         self.spelling = spelling
+        self.answer_unknown_types = False
         self.pending: list[str] = []  # unique ids of our CALLs not answered yet
         # The payload of the CALL the library routes now (it routes one at a time), as parsed
         # and checked here, for handlers that read a field of CHECKS from it.
@@ -135,12 +135,20 @@ class Wire:
             and type(message[1]) is str
         ):
             log.warning("%s: a frame that is not an OCPP message: %.200s", self.id, frame)
+            if (
+                self.answer_unknown_types
+                and type(message) is list
+                and len(message) >= 2
+                and type(message[0]) is int
+                and type(message[1]) is str
+            ):
+                await self._refuse(message[1], "MessageTypeNotSupported", "2, 3 or 4 expected")
             return None
         if message[0] != 2:
             return self._answer(message, frame)
         unique_id = message[1]
         if len(message) != 4:
-            await self._refuse(unique_id, "ProtocolError", "a CALL has 4 elements")
+            await self._refuse(unique_id, "RpcFrameworkError", "a CALL has 4 elements")
             return None
         action, payload = message[2], message[3]
         if type(action) is not str:
@@ -208,8 +216,12 @@ class Wire:
         await self.send(_error(unique_id, code, description, details))
 
 
-class WireChargePoint(ChargePoint):
-    """The library's 1.6 ChargePoint, speaking through a ``Wire``."""
+class Wired:
+    """Mixed in before a library ChargePoint (ocpp.v16 or ocpp.v201): it speaks
+    through a ``Wire`` that spells error codes as ``SPELLING`` does."""
+
+    SPELLING: Callable[[str], str] = staticmethod(to_1_6_spelling)
+    ANSWER_UNKNOWN_TYPES = False  # OCPP 2.0.1 answers them MessageTypeNotSupported
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -223,8 +235,9 @@ class WireChargePoint(ChargePoint):
     def __init__(
         self, charge_point_id: str, connection: Any, frames: FrameLog, response_timeout_s: float
     ) -> None:
-        self.wire = Wire(charge_point_id, connection, frames)
-        super().__init__(
+        self.wire = Wire(charge_point_id, connection, frames, type(self).SPELLING)
+        self.wire.answer_unknown_types = self.ANSWER_UNKNOWN_TYPES
+        super().__init__(  # type: ignore[call-arg]
             charge_point_id,
             self.wire,
             response_timeout=response_timeout_s,

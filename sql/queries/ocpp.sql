@@ -14,6 +14,7 @@ ON CONFLICT (id) DO UPDATE
 -- A charge point refused by an operator stays refused, whatever it boots with.
 UPDATE wattline.charge_points
    SET vendor = %(vendor)s, model = %(model)s, serial = %(serial)s, firmware = %(firmware)s,
+       ocpp_version = %(ocpp_version)s,
        last_boot_at = greatest(last_boot_at, %(booted_at)s),
        registration_status = CASE WHEN registration_status = 'Rejected' THEN 'Rejected'
                                   ELSE 'Accepted' END

@@ -15,9 +15,11 @@ import inspect
 import paho.mqtt.client as mqtt
 import pytest
 from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v201 import ChargePoint as ChargePoint201
 
 from ingest.mqtt.client import BufferedClient
-from ingest.ocpp.wire import WireChargePoint
+from ingest.ocpp.handlers import CentralSystemChargePoint
+from ingest.ocpp201.handlers import CentralSystem201ChargePoint
 
 WIRE = "ingest/ocpp/wire.py (Wire.recv/send screen frames, LibraryLog is the logger)"
 PAHO = "ingest/mqtt/client.py (BufferedClient's buffered reads and in-place PUBLISH decoding)"
@@ -51,12 +53,25 @@ def test_third_party_method_unchanged(cls: type, name: str) -> None:
     )
 
 
+def test_v201_charge_point_adds_no_methods_of_its_own() -> None:
+    """The 2.0.1 ChargePoint is the 1.6 one's base with other modules: watched through it."""
+    own = {name for name, value in vars(ChargePoint201).items() if inspect.isfunction(value)}
+    assert own == set(), f"ocpp.v201.ChargePoint now defines {own}: watch them in EXPECTED"
+
+
 def test_every_override_is_watched() -> None:
     """A method newly overridden in one of our subclasses joins EXPECTED, or this fails."""
-    for ours, theirs in ((BufferedClient, mqtt.Client), (WireChargePoint, ChargePoint16)):
+    pairs = (
+        (BufferedClient, mqtt.Client),
+        (CentralSystemChargePoint, ChargePoint16),
+        (CentralSystem201ChargePoint, ChargePoint16),  # v201's ChargePoint adds only its modules
+    )
+    for ours, theirs in pairs:
         overridden = {
             name
-            for name, value in vars(ours).items()
+            for cls in ours.__mro__
+            if cls.__module__.startswith("ingest.")
+            for name, value in vars(cls).items()
             if inspect.isfunction(value) and name != "__init__" and hasattr(theirs, name)
         }
         watched = {name for cls, name in EXPECTED if cls is theirs}

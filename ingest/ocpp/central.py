@@ -1,0 +1,52 @@
+"""What a charge point's connection holds whichever OCPP version it speaks: its frame log and
+wire, the charging service and writer, and operator commands in the version's own messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+from ocpp.charge_point import camel_to_snake_case, serialize_as_dict, snake_to_camel_case
+
+from ingest.clock import TimeWindow
+from ingest.ocpp.frames import FrameLog
+from ingest.ocpp.service import ChargingService
+from ingest.ocpp.wire import Wired
+from ingest.writer import Writer
+
+HEARTBEAT_INTERVAL_S = 300
+
+
+def utcnow_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Central(Wired):
+    """Mixed in before the library's ChargePoint of the version (ocpp.v16 or ocpp.v201)."""
+
+    CALLS: ModuleType  # the version's ``call`` module: the commands it can send
+
+    def __init__(
+        self,
+        charge_point_id: str,
+        connection: Any,
+        service: ChargingService,
+        writer: Writer,
+        *,
+        registration_status: str = "Accepted",
+        response_timeout_s: float = 30,
+        time_window: TimeWindow | None = None,
+    ) -> None:
+        frames = FrameLog(charge_point_id, writer)
+        super().__init__(charge_point_id, connection, frames, response_timeout_s)
+        self.service = service
+        self.registration_status = registration_status
+        self.time_window = time_window or TimeWindow()
+
+    async def send_command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send an operator command; its answer as a camelCase dict. Raises OCPPError for a
+        CALLERROR, TimeoutError when none comes, TypeError/ValueError for a bad payload."""
+        request = getattr(self.CALLS, action)(**camel_to_snake_case(payload))
+        response = await self.call(request, suppress=False)  # type: ignore[attr-defined]
+        return snake_to_camel_case(serialize_as_dict(response))

@@ -1,0 +1,70 @@
+"""OCPP 2.0.1 messages from a charging station, handled as their 1.6 counterparts are: the
+reply goes out after the batch holding the frame and its rows is committed (or spooled).
+
+What maps where: an EVSE is what 1.6 calls a connector (``connectors.connector_id`` holds the
+evseId; EVSE 0 is the station as a whole, as connector 0 is in 1.6); an idToken is an id tag.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+
+from ingest.ocpp import normalise
+from ingest.ocpp.central import HEARTBEAT_INTERVAL_S, Central, utcnow_iso
+from ingest.ocpp.frames import to_2_0_1_spelling
+
+VERSION = "2.0.1"
+
+
+class CentralSystem201ChargePoint(Central, ChargePoint):
+    CALLS = call
+    SPELLING = staticmethod(to_2_0_1_spelling)
+    ANSWER_UNKNOWN_TYPES = True
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(
+        self, charging_station: dict[str, Any], reason: str, **kwargs: Any
+    ) -> call_result.BootNotification:
+        await self.service.boot(
+            self.frames,
+            charging_station["vendor_name"],
+            charging_station["model"],
+            charging_station.get("serial_number"),
+            charging_station.get("firmware_version"),
+            VERSION,
+        )
+        return call_result.BootNotification(
+            current_time=utcnow_iso(),
+            interval=HEARTBEAT_INTERVAL_S,
+            status=self.registration_status,
+        )
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self, **kwargs: Any) -> call_result.Heartbeat:
+        await self.service.seen(self.frames)
+        return call_result.Heartbeat(current_time=utcnow_iso())
+
+    @on(Action.status_notification)
+    async def on_status_notification(
+        self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kwargs: Any
+    ) -> call_result.StatusNotification:
+        evse_id = normalise.connector_id(evse_id)
+        at = normalise.timestamp(timestamp, "timestamp")
+        if self.time_window.problem(at, datetime.now(UTC)) is not None:
+            at = datetime.now(UTC)  # as 1.6 does for a wrong clock, without its reject row yet
+        # 2.0.1 has no errorCode: a fault is the status Faulted, details come by NotifyEvent.
+        await self.service.status(
+            self.frames, evse_id, connector_status, "NoError", at, None, None, None
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], **kwargs: Any) -> call_result.Authorize:
+        status = await self.service.id_tag(id_token["id_token"])
+        await self.service.seen(self.frames)
+        return call_result.Authorize(id_token_info={"status": status})

@@ -1,0 +1,103 @@
+"""OCPP 2.0.1 beside 1.6 on one endpoint: the version negotiated from the subprotocols offered,
+recorded per charge point, and 2.0.1 messages from the ocpp library's v201 ChargePoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import websockets
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call
+from ocpp_support import charge_point, execute, query, url_of
+
+T0 = "2024-01-27T09:45:00Z"
+
+
+async def test_both_offered_gives_2_0_1_and_each_version_is_recorded(central, db_url):
+    async with websockets.connect(
+        url_of(central, "CP-NEW"), subprotocols=["ocpp1.6", "ocpp2.0.1"]
+    ) as ws:
+        assert ws.subprotocol == "ocpp2.0.1"
+        client = ChargePoint201("CP-NEW", ws)
+        task = asyncio.create_task(client.start())
+        try:
+            boot = await client.call(
+                call.BootNotification(
+                    charging_station={
+                        "vendor_name": "Acme",
+                        "model": "AC 22",
+                        "firmware_version": "2.0",
+                    },
+                    reason="PowerUp",
+                )
+            )
+            assert boot.status == "Accepted"
+            assert boot.interval == 300
+            beat = await client.call(call.Heartbeat())
+            assert beat.current_time.endswith("Z")
+        finally:
+            task.cancel()
+    async with charge_point(central, "CP-OLD") as old:
+        from ocpp.v16 import call as call16
+
+        await old.call(call16.BootNotification(charge_point_model="W", charge_point_vendor="V"))
+    rows = query(
+        db_url,
+        "SELECT id, vendor, model, firmware, ocpp_version FROM wattline.charge_points ORDER BY id",
+    )
+    assert [tuple(r.values()) for r in rows] == [
+        ("CP-NEW", "Acme", "AC 22", "2.0", "2.0.1"),
+        ("CP-OLD", "V", "W", None, "1.6"),
+    ]
+
+
+async def test_status_and_authorize_in_2_0_1(central, db_url):
+    execute(db_url, "INSERT INTO wattline.id_tags (id_tag) VALUES ('TAG-1')")
+    async with websockets.connect(url_of(central, "CP-2"), subprotocols=["ocpp2.0.1"]) as ws:
+        client = ChargePoint201("CP-2", ws)
+        task = asyncio.create_task(client.start())
+        try:
+            await client.call(call.StatusNotification(T0, "Occupied", evse_id=1, connector_id=1))
+            known = await client.call(
+                call.Authorize(id_token={"idToken": "TAG-1", "type": "ISO14443"})
+            )
+            unknown = await client.call(
+                call.Authorize(id_token={"idToken": "NOPE", "type": "ISO14443"})
+            )
+        finally:
+            task.cancel()
+    assert known.id_token_info["status"] == "Accepted"
+    assert unknown.id_token_info["status"] == "Invalid"
+    (row,) = query(
+        db_url,
+        "SELECT connector_id, status FROM wattline.connectors WHERE charge_point_id = 'CP-2'",
+    )
+    assert (row["connector_id"], row["status"]) == (1, "Occupied")
+
+
+async def test_bad_input_is_answered_in_the_2_0_1_spelling(central):
+    async with websockets.connect(url_of(central, "CP-BAD"), subprotocols=["ocpp2.0.1"]) as ws:
+
+        async def answer(frame: str) -> list:
+            await ws.send(frame)
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+        # Not JSON: FormatViolation (1.6 says FormationViolation).
+        assert (await answer('[2,"a1","Heartbeat",{'))[:3] == [4, "a1", "FormatViolation"]
+        # A required field missing: OccurrenceConstraintViolation (1.6: Occurence...).
+        missing = await answer('[2,"a2","BootNotification",{"reason":"PowerUp"}]')
+        assert missing[:3] == [4, "a2", "OccurrenceConstraintViolation"]
+        # A CALL of the wrong shape: RpcFrameworkError (1.6: ProtocolError).
+        assert (await answer('[2,"a3","Heartbeat"]'))[:3] == [4, "a3", "RpcFrameworkError"]
+        # A message type OCPP-J has not: MessageTypeNotSupported.
+        assert (await answer('[7,"a4","Heartbeat",{}]'))[:3] == [4, "a4", "MessageTypeNotSupported"]
+        # An action 2.0.1 does not know: NotImplemented; one it knows but we do not serve:
+        # NotSupported.
+        assert (await answer('[2,"a5","Fly",{}]'))[:3] == [4, "a5", "NotImplemented"]
+        served = await answer(
+            '[2,"a6","ReservationStatusUpdate",{"reservationId":1,"reservationUpdateStatus":"Expired"}]'
+        )
+        assert served[:3] == [4, "a6", "NotSupported"]
+        # And the connection is still served.
+        assert (await answer('[2,"a7","Heartbeat",{}]'))[:2] == [3, "a7"]
