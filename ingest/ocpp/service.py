@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import InternalError
@@ -103,6 +104,20 @@ class ChargingService:
         """Heartbeat, DataTransfer, Diagnostics- and FirmwareStatusNotification: the frame and
         last_seen_at are all there is to keep."""
         await self._write(self._batch(frames, datetime.now(UTC)), frames)
+
+    async def security_event(
+        self, frames: FrameLog, event: str, at: datetime, details: dict[str, Any]
+    ) -> None:
+        """A security event the charger reports (2.0.1), kept in ``security_events``."""
+        batch = self._batch(frames, datetime.now(UTC))
+        params = {
+            "charge_point_id": frames.charge_point_id,
+            "event": event,
+            "at": at,
+            "details": json.dumps(details),
+        }
+        batch.run("record_charger_security_event", params)
+        await self._write(batch, frames)
 
     async def boot(
         self,

@@ -68,3 +68,33 @@ class CentralSystem201ChargePoint(Central, ChargePoint):
         status = await self.service.id_tag(id_token["id_token"])
         await self.service.seen(self.frames)
         return call_result.Authorize(id_token_info={"status": status})
+
+    @on(Action.security_event_notification)
+    async def on_security_event(
+        self, type: str, timestamp: str, **kwargs: Any
+    ) -> call_result.SecurityEventNotification:
+        at = normalise.timestamp(timestamp, "timestamp")
+        details = {"tech_info": kwargs["tech_info"]} if "tech_info" in kwargs else {}
+        await self.service.security_event(self.frames, type, at, details)
+        return call_result.SecurityEventNotification()
+
+    # Kept as frames in ocpp_messages (and last_seen_at); nothing of theirs is a series yet.
+    @on(Action.notify_event)
+    async def on_notify_event(self, **kwargs: Any) -> call_result.NotifyEvent:
+        await self.service.seen(self.frames)
+        return call_result.NotifyEvent()
+
+    @on(Action.notify_report)
+    async def on_notify_report(self, **kwargs: Any) -> call_result.NotifyReport:
+        await self.service.seen(self.frames)
+        return call_result.NotifyReport()
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
+        await self.service.seen(self.frames)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status(self, **kwargs: Any) -> call_result.LogStatusNotification:
+        await self.service.seen(self.frames)
+        return call_result.LogStatusNotification()

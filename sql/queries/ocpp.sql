@@ -203,3 +203,12 @@ SELECT (SELECT count(*) FROM lost) AS timed_out, (SELECT count(*) FROM expired) 
 
 -- listen_commands --
 LISTEN wattline_commands;
+
+-- record_charger_security_event --
+-- An OCPP 2.0.1 SecurityEventNotification, beside the handshake events of the same series; a
+-- re-sent one (same charger, time and type) is kept once.
+INSERT INTO wattline.security_events (time, source, identity, event, details)
+SELECT %(at)s, 'ocpp', %(charge_point_id)s, %(event)s, %(details)s::jsonb
+ WHERE NOT EXISTS (SELECT FROM wattline.security_events
+                    WHERE time = %(at)s AND source = 'ocpp' AND identity = %(charge_point_id)s
+                      AND event = %(event)s);

@@ -101,3 +101,58 @@ async def test_bad_input_is_answered_in_the_2_0_1_spelling(central):
         assert served[:3] == [4, "a6", "NotSupported"]
         # And the connection is still served.
         assert (await answer('[2,"a7","Heartbeat",{}]'))[:2] == [3, "a7"]
+
+
+async def test_notifications_are_answered_and_security_events_kept_once(central, db_url):
+    async with websockets.connect(url_of(central, "CP-SEC"), subprotocols=["ocpp2.0.1"]) as ws:
+        client = ChargePoint201("CP-SEC", ws)
+        task = asyncio.create_task(client.start())
+        try:
+            event = call.SecurityEventNotification(
+                type="FirmwareUpdated", timestamp=T0, tech_info="v2.1"
+            )
+            await client.call(event)
+            await client.call(event)  # re-sent: kept once
+            await client.call(call.FirmwareStatusNotification(status="Installed"))
+            await client.call(call.LogStatusNotification(status="Idle"))
+            await client.call(
+                call.NotifyEvent(
+                    generated_at=T0,
+                    seq_no=0,
+                    event_data=[
+                        {
+                            "eventId": 1,
+                            "timestamp": T0,
+                            "trigger": "Delta",
+                            "actualValue": "Faulted",
+                            "eventNotificationType": "HardWiredNotification",
+                            "component": {"name": "Connector"},
+                            "variable": {"name": "Problem"},
+                        }
+                    ],
+                )
+            )
+            await client.call(call.NotifyReport(request_id=1, generated_at=T0, seq_no=0))
+        finally:
+            task.cancel()
+    rows = query(
+        db_url,
+        "SELECT time, identity, event, details FROM wattline.security_events"
+        " WHERE identity = 'CP-SEC'",
+    )
+    assert [(r["identity"], r["event"], r["details"]) for r in rows] == [
+        ("CP-SEC", "FirmwareUpdated", {"tech_info": "v2.1"})
+    ]
+    assert rows[0]["time"].isoformat() == "2024-01-27T09:45:00+00:00"
+    actions = query(
+        db_url,
+        "SELECT action, count(*) AS n FROM wattline.ocpp_messages"
+        " WHERE charge_point_id = 'CP-SEC' AND direction = 'in' GROUP BY action ORDER BY action",
+    )
+    assert [(r["action"], r["n"]) for r in actions] == [
+        ("FirmwareStatusNotification", 1),
+        ("LogStatusNotification", 1),
+        ("NotifyEvent", 1),
+        ("NotifyReport", 1),
+        ("SecurityEventNotification", 2),
+    ]
