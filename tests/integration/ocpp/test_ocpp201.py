@@ -4,12 +4,18 @@ recorded per charge point, and 2.0.1 messages from the ocpp library's v201 Charg
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from dataclasses import replace
 
+import pytest
 import websockets
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call
-from ocpp_support import charge_point, execute, query, url_of
+from ocpp_support import TEST_CONFIG, charge_point, execute, query, running, url_of
+from websockets.exceptions import InvalidStatus
+
+from ingest.ocpp.auth import hash_password
 
 T0 = "2024-01-27T09:45:00Z"
 
@@ -156,3 +162,42 @@ async def test_notifications_are_answered_and_security_events_kept_once(central,
         ("NotifyReport", 1),
         ("SecurityEventNotification", 2),
     ]
+
+
+async def test_a_2_0_1_station_meets_the_same_passwords(db_url, tmp_path):
+    """Security profile 1 for 2.0.1: the handshake checks are the same as for 1.6."""
+    execute(
+        db_url,
+        "INSERT INTO wattline.charge_points (id, password_hash) VALUES ('CP-P', %s)",
+        [hash_password("s3cret-pass")],
+    )
+    config = replace(TEST_CONFIG, allow_unknown_chargers=False, spool_path=tmp_path / "s.jsonl")
+    async with running(config, db_url) as central:
+        v201 = {"subprotocols": ["ocpp2.0.1"]}
+        for headers in ({}, _basic("CP-P", "guess")):
+            with pytest.raises(InvalidStatus) as refused:
+                async with websockets.connect(
+                    url_of(central, "CP-P"), additional_headers=headers, **v201
+                ):
+                    pass
+            assert refused.value.response.status_code == 401
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(url_of(central, "CP-STRANGER"), **v201):
+                pass
+        assert refused.value.response.status_code == 404
+        right = _basic("CP-P", "s3cret-pass")
+        async with websockets.connect(
+            url_of(central, "CP-P"), additional_headers=right, **v201
+        ) as ws:
+            assert ws.subprotocol == "ocpp2.0.1"
+            client = ChargePoint201("CP-P", ws)
+            task = asyncio.create_task(client.start())
+            try:
+                assert (await client.call(call.Heartbeat())).current_time.endswith("Z")
+            finally:
+                task.cancel()
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
