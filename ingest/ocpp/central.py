@@ -25,6 +25,7 @@ def utcnow_iso() -> str:
 class Central(Wired):
     """Mixed in before the library's ChargePoint of the version (ocpp.v16 or ocpp.v201)."""
 
+    VERSION: str  # as charge_points.ocpp_version says it
     CALLS: ModuleType  # the version's ``call`` module: the commands it can send
 
     def __init__(
@@ -47,6 +48,11 @@ class Central(Wired):
     async def send_command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send an operator command; its answer as a camelCase dict. Raises OCPPError for a
         CALLERROR, TimeoutError when none comes, TypeError/ValueError for a bad payload."""
-        request = getattr(self.CALLS, action)(**camel_to_snake_case(payload))
+        message = getattr(self.CALLS, action, None)
+        # Only the module's own messages (it also imports typing's names): a 1.6 command for a
+        # 2.0.1 station, say, fails with the reason.
+        if not isinstance(message, type) or message.__module__ != self.CALLS.__name__:
+            raise ValueError(f"{action} is not an OCPP {self.VERSION} command")
+        request = message(**camel_to_snake_case(payload))
         response = await self.call(request, suppress=False)  # type: ignore[attr-defined]
         return snake_to_camel_case(serialize_as_dict(response))

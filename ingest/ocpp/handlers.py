@@ -31,6 +31,7 @@ _SUBSTITUTES: weakref.WeakKeyDictionary[ChargingService, OrderedDict[tuple, date
 
 
 class CentralSystemChargePoint(Central, ChargePoint):
+    VERSION = "1.6"
     CALLS = call
 
     def _charger_time(self, text: str, field: str, message: dict[str, Any]) -> datetime:

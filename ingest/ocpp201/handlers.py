@@ -18,10 +18,9 @@ from ingest.ocpp import normalise
 from ingest.ocpp.central import HEARTBEAT_INTERVAL_S, Central, utcnow_iso
 from ingest.ocpp.frames import to_2_0_1_spelling
 
-VERSION = "2.0.1"
-
 
 class CentralSystem201ChargePoint(Central, ChargePoint):
+    VERSION = "2.0.1"
     CALLS = call
     SPELLING = staticmethod(to_2_0_1_spelling)
     ANSWER_UNKNOWN_TYPES = True
@@ -36,7 +35,7 @@ class CentralSystem201ChargePoint(Central, ChargePoint):
             charging_station["model"],
             charging_station.get("serial_number"),
             charging_station.get("firmware_version"),
-            VERSION,
+            self.VERSION,
         )
         return call_result.BootNotification(
             current_time=utcnow_iso(),

@@ -201,3 +201,16 @@ async def test_a_2_0_1_station_meets_the_same_passwords(db_url, tmp_path):
 def _basic(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+async def test_a_command_of_the_other_version_fails_with_a_reason(central):
+    async with websockets.connect(url_of(central, "CP-CMD"), subprotocols=["ocpp2.0.1"]) as ws:
+        client = ChargePoint201("CP-CMD", ws)
+        task = asyncio.create_task(client.start())
+        try:
+            await client.call(call.Heartbeat())
+            station = central.connected["CP-CMD"]
+            with pytest.raises(ValueError, match="RemoteStartTransaction is not an OCPP 2.0.1"):
+                await station.send_command("RemoteStartTransaction", {"idTag": "TAG-1"})
+        finally:
+            task.cancel()
