@@ -42,9 +42,13 @@ REGISTER_SCHEMA = {"transaction_id": pl.Int64, "time": TIME, "value": WH, "delta
 VEHICLE_SCHEMA = {"id_tag": pl.String, "battery_kwh": pl.Decimal(38, 3), "km_per_kwh": WH}
 
 
-def load_tariffs(conn: psycopg.Connection) -> dict[str, Tariff]:
+def load_tariffs(conn: psycopg.Connection, ids: list[str] | None = None) -> dict[str, Tariff]:
+    """Every tariff, or only those with the given ids."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(queries.get("report_tariffs")).fetchall()
+        if ids is None:
+            rows = cur.execute(queries.get("report_tariffs")).fetchall()
+        else:
+            rows = cur.execute(queries.get("report_tariffs_of"), {"tariff_ids": ids}).fetchall()
     return {
         r["tariff_id"]: Tariff(
             r["currency"], r["energy_rate"], r["tax_rate"], parse_bands(r["bands"])
@@ -62,12 +66,15 @@ def sessions(
     """The session report for transactions that started in [lo, hi), or for those with the
     given ``ids`` (lo and hi then unused): the CLI's report and the API's sessions alike."""
     window = {"lo": lo, "hi": hi, "ids": ids}
-    tariffs = load_tariffs(conn)
     transactions = fetched(conn, "report_transactions", window, TRANSACTION_SCHEMA)
+    # Only the tariffs these sessions are on: the API's one-session details read and parse one
+    # tariff's bands instead of every tariff's on each request.
+    on = sorted(set(transactions["tariff_id"].drop_nulls().to_list()))
+    tariffs = load_tariffs(conn, on)
     # Only time-of-use money needs every reading; the latest comes with the transactions. When
     # none of these sessions is on such a tariff (an API page, a flat-rate fleet), none is read.
     time_of_use = [k for k, t in tariffs.items() if t.bands]
-    used = set(transactions["tariff_id"].drop_nulls().to_list()) & set(time_of_use)
+    used = set(on) & set(time_of_use)
     registers = (
         copied(conn, "report_registers", window | {"tariff_ids": sorted(used)}, REGISTER_SCHEMA)
         if used

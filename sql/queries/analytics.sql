@@ -52,6 +52,11 @@ SELECT t.id AS transaction_id, m.time, m.value, m.delta
 -- report_tariffs --
 SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs;
 
+-- report_tariffs_of --
+-- Only the tariffs the sessions at hand are on: one session's details read one row, not all.
+SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs
+ WHERE id = ANY (%(tariff_ids)s::text[]);
+
 -- report_vehicles --
 -- Every car, or only those of the transactions with the given ids.
 SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles
