@@ -7,6 +7,7 @@ Designs:
 - advisory: pg_advisory_xact_lock on each of the batch's devices (hashed to 64-bit keys), sorted
   so writers never deadlock; nothing written, the locks go with the transaction.
 - lease: each process holds a lease on its devices; the per-batch check is one row read.
+- handover: both processes write the same devices and take their leases back every batch.
 
 A batch holds its claim for --hold ms (the COPY it guards) before it commits. Two processes run
 on disjoint device sets; lock wait is the time spent in the claim statement beyond what one
@@ -35,6 +36,16 @@ UPDATE slots_{n} w SET writer = %(writer)s, version = locked.version + 1
 RETURNING locked.slot, locked.writer, locked.version"""
 CLAIM_ADVISORY = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) k"
 CLAIM_LEASE = "SELECT writer, version FROM leases WHERE owner = %(writer)s"
+# A $share group splitting the same meters: every batch takes its devices back from the other
+# process (lease rows in key order, then the old owner's epoch, which waits for its batch).
+CLAIM_HANDOVER = """
+WITH old AS (SELECT device, owner FROM device_leases WHERE device = ANY(%(devices)s)
+              ORDER BY device FOR UPDATE),
+     moved AS (UPDATE device_leases l SET owner = %(writer)s FROM old
+                WHERE l.device = old.device AND old.owner <> %(writer)s RETURNING old.owner)
+UPDATE leases SET version = version + 1
+ WHERE owner IN (SELECT DISTINCT owner FROM moved)
+RETURNING owner"""
 
 
 def url(name: str) -> str:
@@ -56,6 +67,7 @@ def setup() -> None:
             conn.execute(f"INSERT INTO slots_{n} (slot) SELECT generate_series(0, {n - 1})")
         conn.execute("CREATE TABLE leases (owner text PRIMARY KEY, writer text, version bigint)")
         conn.execute("INSERT INTO leases VALUES ('w0', 'w0', 0), ('w1', 'w1', 0)")
+        conn.execute("CREATE TABLE device_leases (device text PRIMARY KEY, owner text)")
 
 
 def drop() -> None:
@@ -63,8 +75,10 @@ def drop() -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
-def devices(worker: int, count: int) -> list[str]:
-    # Disjoint device sets: the case where writers should never wait for each other.
+def devices(worker: int, count: int, design: str = "") -> list[str]:
+    # Disjoint device sets: the case where writers should never wait for each other; the
+    # handover design shares one set on purpose.
+    worker = 0 if design == "handover" else worker
     return [f"CP-{worker}-{i:06d}" for i in range(count)]
 
 
@@ -80,12 +94,14 @@ def claim(design: str, devs: list[str], writer: str) -> tuple[str, dict]:
             {zlib.crc32(d.encode(), 0x5A5A) << 31 ^ x for d, x in zip(devs, h, strict=True)}
         )
         return CLAIM_ADVISORY, {"keys": keys}
+    if design == "handover":
+        return CLAIM_HANDOVER, {"devices": sorted(devs), "writer": writer}
     return CLAIM_LEASE, {"writer": writer}
 
 
 def run(design: str, worker: int, batches: int, devs: int, hold_ms: float, out) -> None:
     writer = f"w{worker}"
-    query, params = claim(design, devices(worker, devs), writer)
+    query, params = claim(design, devices(worker, devs, design), writer)
     started = time.perf_counter()
     try:
         spent = _loop(url(DB), query, params, batches, hold_ms)
@@ -137,9 +153,14 @@ def main() -> None:
         print(f"load average: {open('/proc/loadavg').read().strip()}")
         print(f"{args.devices} devices a batch, claim held {args.hold} ms, {args.batches} batches")
         print("design     slots/batch  claim ms 1p  us/slot  claim ms 2p  wait ms  batch/s 1p  2p")
-        for design in ("rows64", "rows65536", "advisory", "lease"):
+        with psycopg.connect(url(DB), autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO device_leases SELECT d, 'w1' FROM unnest(%s::text[]) d",
+                (devices(0, args.devices),),
+            )
+        for design in ("rows64", "rows65536", "advisory", "lease", "handover"):
             _, params = claim(design, devices(0, args.devices), "w0")
-            n = len(params.get("slots", params.get("keys", [0])))
+            n = len(params.get("slots", params.get("keys", params.get("devices", [0]))))
             try:
                 one, rate1 = measure(design, 1, args.batches, args.devices, args.hold)
                 two, rate2 = measure(design, 2, args.batches, args.devices, args.hold)
