@@ -1,6 +1,7 @@
 """The history fill plan: counts and energy a user would check, worked out from the rules."""
 
 import random
+from itertools import pairwise
 from datetime import UTC, datetime, timedelta
 
 from wattline.demo_history import plan
@@ -33,7 +34,7 @@ def test_plan_stays_in_the_window_without_overlap():
     assert all(END - timedelta(days=30) <= s.start < s.stop <= END for s in sessions)
     for charger in "ABC":
         mine = sorted((s for s in sessions if s.charger == charger), key=lambda s: s.start)
-        assert all(a.stop <= b.start for a, b in zip(mine, mine[1:]))
+        assert all(a.stop <= b.start for a, b in pairwise(mine))
 
 
 def test_plan_is_reproducible():
