@@ -1,8 +1,8 @@
 """The history fill plan: counts and energy a user would check, worked out from the rules."""
 
 import random
-from itertools import pairwise
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from wattline.demo_history import plan
 
