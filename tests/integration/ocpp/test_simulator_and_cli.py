@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ocpp_support import eventually, execute, query
@@ -85,3 +86,36 @@ def test_the_cli_has_the_ocpp_commands(argv, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(argv)
     assert done.value.code == 0
+
+
+async def test_virtual_clock_charges_in_the_past_without_waiting(central, db_url):
+    """The demo's history fill: sessions two days ago, stamped from the simulator's clock."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    options = FleetOptions(
+        count=2,
+        url=f"ws://127.0.0.1:{central.port}/ocpp",
+        kwh_min=5.0,
+        kwh_max=10.0,
+        interval_s=300,  # a MeterValues every 5 virtual minutes
+        sessions=1,
+        fault_rate=0,
+        drop_rate=0,
+        seed=3,
+        start=start,
+    )
+    for n in (1, 2):
+        execute(
+            db_url,
+            "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, %s)",
+            [f"SIM-{n:04d}", 22],
+        )
+    await asyncio.wait_for(Fleet(options).run(), 20)  # 300 s pauses: it never slept
+    sessions = query(
+        db_url,
+        "SELECT started_at, stopped_at, meter_stop_wh - meter_start_wh AS wh"
+        " FROM wattline.transactions ORDER BY charge_point_id",
+    )
+    assert len(sessions) == 2
+    for s in sessions:
+        assert start <= s["started_at"] < s["stopped_at"] < start + timedelta(hours=3)
+        assert 5000 <= s["wh"] <= 10000
