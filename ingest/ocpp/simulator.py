@@ -47,6 +47,9 @@ class FleetOptions:
     # it by interval_s * speed instead of sleeping. The caller picks a start early enough that
     # the sessions end before now, or the server refuses future times.
     start: datetime | None = None
+    # With a virtual clock: (charger id, start, kWh) of each session to run, instead of random
+    # starts and targets (wattline.demo_history.plan), so the fill's totals are known up front.
+    plan: tuple[tuple[str, datetime, float], ...] = ()
 
 
 def _iso(at: datetime) -> str:
@@ -125,6 +128,9 @@ class SimulatedCharger:
         self._stop_reason: str | None = None  # a RemoteStopTransaction for the running session
         self._wake = asyncio.Event()
         self.clock = options.start  # None: the wall clock
+        self.planned = sorted((at, kwh) for c, at, kwh in options.plan if c == identity)
+        self._limit = len(self.planned) if options.plan else options.sessions
+        self._target_kwh: float | None = None
 
     def _now(self) -> str:
         return _iso(self.clock or datetime.now(UTC))
@@ -158,7 +164,7 @@ class SimulatedCharger:
         self._wake.clear()
 
     def _finished(self) -> bool:
-        return 0 < self.options.sessions <= self.sessions_done
+        return 0 < self._limit <= self.sessions_done
 
     async def run(self) -> None:
         """Connect, charge, and reconnect after any drop until the sessions are done."""
@@ -191,6 +197,9 @@ class SimulatedCharger:
                     await self._pause(3600)
                 if self._remote_tag is None and not self.options.auto_start:
                     continue
+                if self.planned and self.clock is not None:
+                    at, self._target_kwh = self.planned.pop(0)
+                    self.clock = max(self.clock, at)
                 await self._start(cp)
             await self._charge(cp)
 
@@ -202,6 +211,8 @@ class SimulatedCharger:
             call.StartTransaction(1, id_tag, round(self.register_wh), self._now())
         )
         target_kwh = self.rng.uniform(self.options.kwh_min, self.options.kwh_max)
+        if self._target_kwh is not None:
+            target_kwh, self._target_kwh = self._target_kwh, None
         self.session = _Session(
             transaction_id=started.transaction_id,
             target_wh=target_kwh * 1000,

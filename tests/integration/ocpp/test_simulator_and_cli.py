@@ -10,6 +10,7 @@ from ocpp_support import eventually, execute, query
 
 from ingest.ocpp.simulator import Fleet, FleetOptions
 from wattline import cli
+from wattline.demo_history import plan
 
 
 @pytest.mark.parametrize("drop_rate", [0, 0.3], ids=["steady", "dropping-links"])
@@ -119,3 +120,35 @@ async def test_virtual_clock_charges_in_the_past_without_waiting(central, db_url
     for s in sessions:
         assert start <= s["started_at"] < s["stopped_at"] < start + timedelta(hours=3)
         assert 5000 <= s["wh"] <= 10000
+
+
+async def test_planned_history_gives_the_plans_sessions_and_energy(central, db_url):
+    """The demo's fill runs demo_history.plan: its session count and energy, worked out up front."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    names = ("SIM-0001", "SIM-0002")
+    planned = plan(list(names), 2, end, seed=11)
+    options = FleetOptions(
+        count=2,
+        url=f"ws://127.0.0.1:{central.port}/ocpp",
+        kwh_min=5.0,
+        kwh_max=30.0,
+        interval_s=300,
+        fault_rate=0,
+        drop_rate=0,
+        seed=3,
+        start=end - timedelta(days=2),
+        plan=tuple((p.charger, p.start, p.energy_wh / 1000) for p in planned),
+    )
+    for name in names:
+        execute(
+            db_url, "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, 22)", [name]
+        )
+    await asyncio.wait_for(Fleet(options).run(), 30)
+    (got,) = query(
+        db_url,
+        "SELECT count(*) AS n, sum(meter_stop_wh - meter_start_wh) AS wh,"
+        " min(started_at) AS first FROM wattline.transactions WHERE stopped_at IS NOT NULL",
+    )
+    assert got["n"] == len(planned)
+    # Registers go out rounded to whole Wh: at most 1 Wh per session either way.
+    assert abs(got["wh"] - sum(p.energy_wh for p in planned)) <= len(planned)
