@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 
@@ -26,9 +26,14 @@ def run(
     seed: int = 0,
     serial_prefix: str = "SIM",
     stop: threading.Event | None = None,
+    start: datetime | None = None,
 ) -> int:
     """Publish every ``interval_s`` seconds, ``steps`` times (None: until ``stop`` is set);
-    returns the number of messages published."""
+    returns the number of messages published. With ``start`` (the demo's history fill) time is
+    virtual: step n is stamped ``start + n * interval_s`` and nothing waits, so days of readings
+    go through the real broker and ingest in seconds."""
+    if start is not None and steps is None:
+        raise ValueError("a virtual clock (start) needs a number of steps")
     stop = stop or threading.Event()
     fleet = make_fleet(count, seed, serial_prefix)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -44,15 +49,18 @@ def run(
         published += 1
 
     try:
-        now = datetime.now(UTC)
+        now = start or datetime.now(UTC)
         for meter in fleet:
             if isinstance(meter, PrepayMeter):
                 publish(meter.serial, *meter.tariff_message(now))
         step = 0
         while (steps is None or step < steps) and not stop.is_set():
-            if step:
-                stop.wait(interval_s)
-            now = datetime.now(UTC)
+            if start is not None:
+                now = start + timedelta(seconds=step * interval_s)
+            else:
+                if step:
+                    stop.wait(interval_s)
+                now = datetime.now(UTC)
             for meter in fleet:
                 for kind, payload in meter.step(now, interval_s):
                     publish(meter.serial, kind, payload)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import websockets
 from ocpp.routing import on
@@ -43,10 +43,17 @@ class FleetOptions:
     seed: int | None = None
     auto_start: bool = True  # False: sessions start only by RemoteStartTransaction
     names: tuple[str, ...] = ()  # explicit charge point ids instead of PREFIX-0001, ...
+    # A virtual clock (the demo's history fill): every timestamp comes from it, pauses advance
+    # it by interval_s * speed instead of sleeping. The caller picks a start early enough that
+    # the sessions end before now, or the server refuses future times.
+    start: datetime | None = None
+    # With a virtual clock: (charger id, start, kWh) of each session to run, instead of random
+    # starts and targets (wattline.demo_history.plan), so the fill's totals are known up front.
+    plan: tuple[tuple[str, datetime, float], ...] = ()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def charging_power_kw(max_kw: float, soc: float) -> float:
@@ -121,6 +128,13 @@ class SimulatedCharger:
         self._remote_tag: str | None = None  # a RemoteStartTransaction waiting to start
         self._stop_reason: str | None = None  # a RemoteStopTransaction for the running session
         self._wake = asyncio.Event()
+        self.clock = options.start  # None: the wall clock
+        self.planned = sorted((at, kwh) for c, at, kwh in options.plan if c == identity)
+        self._limit = len(self.planned) if options.plan else options.sessions
+        self._target_kwh: float | None = None
+
+    def _now(self) -> str:
+        return _iso(self.clock or datetime.now(UTC))
 
     def request_start(self, id_tag: str, connector_id: int | None) -> bool:
         """RemoteStartTransaction: only connector 1 exists, and it must be free."""
@@ -138,7 +152,12 @@ class SimulatedCharger:
         return True
 
     async def _pause(self, seconds: float) -> None:
-        """Sleep, but wake at once for an operator's start or stop."""
+        """Sleep, but wake at once for an operator's start or stop; on a virtual clock only
+        move the clock on."""
+        if self.clock is not None:
+            self.clock += timedelta(seconds=seconds * self.options.speed)
+            await asyncio.sleep(0)  # let the connection's reader run
+            return
         try:
             await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
@@ -146,7 +165,7 @@ class SimulatedCharger:
         self._wake.clear()
 
     def _finished(self) -> bool:
-        return 0 < self.options.sessions <= self.sessions_done
+        return 0 < self._limit <= self.sessions_done
 
     async def run(self) -> None:
         """Connect, charge, and reconnect after any drop until the sessions are done."""
@@ -163,13 +182,14 @@ class SimulatedCharger:
                         reader.cancel()
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
                 log.info("%s: connection lost (%s); reconnecting", self.identity, exc)
-                await asyncio.sleep(min(5.0, self.options.interval_s))
+                if self.clock is None:
+                    await asyncio.sleep(min(5.0, self.options.interval_s))
 
     async def _online(self, cp: _Station) -> None:
         await cp.call(call.BootNotification("Simulated AC", "wattline", firmware_version="1.0"))
         await cp.call(call.Heartbeat())
         status = "Charging" if self.session else "Available"
-        await cp.call(call.StatusNotification(1, "NoError", status, timestamp=_now()))
+        await cp.call(call.StatusNotification(1, "NoError", status, timestamp=self._now()))
         while not self._finished():
             if self.session is None:
                 if self.options.auto_start:
@@ -178,15 +198,22 @@ class SimulatedCharger:
                     await self._pause(3600)
                 if self._remote_tag is None and not self.options.auto_start:
                     continue
+                if self.planned and self.clock is not None:
+                    at, self._target_kwh = self.planned.pop(0)
+                    self.clock = max(self.clock, at)
                 await self._start(cp)
             await self._charge(cp)
 
     async def _start(self, cp: _Station) -> None:
         id_tag = self._remote_tag or f"TAG-{self.rng.randrange(1, 50):04d}"
-        await cp.call(call.StatusNotification(1, "NoError", "Preparing", timestamp=_now()))
+        await cp.call(call.StatusNotification(1, "NoError", "Preparing", timestamp=self._now()))
         await cp.call(call.Authorize(id_tag))
-        started = await cp.call(call.StartTransaction(1, id_tag, round(self.register_wh), _now()))
+        started = await cp.call(
+            call.StartTransaction(1, id_tag, round(self.register_wh), self._now())
+        )
         target_kwh = self.rng.uniform(self.options.kwh_min, self.options.kwh_max)
+        if self._target_kwh is not None:
+            target_kwh, self._target_kwh = self._target_kwh, None
         self.session = _Session(
             transaction_id=started.transaction_id,
             target_wh=target_kwh * 1000,
@@ -195,7 +222,7 @@ class SimulatedCharger:
             soc=self.rng.uniform(10, 50),
         )
         self._remote_tag = None  # only now: a second RemoteStart meanwhile is Rejected
-        await cp.call(call.StatusNotification(1, "NoError", "Charging", timestamp=_now()))
+        await cp.call(call.StatusNotification(1, "NoError", "Charging", timestamp=self._now()))
 
     async def _charge(self, cp: _Station) -> None:
         s = self.session
@@ -216,18 +243,18 @@ class SimulatedCharger:
             s.soc = min(100.0, s.soc + step_wh / 10 / s.battery_kwh)
             await cp.call(call.MeterValues(1, self._sample(power_kw), s.transaction_id))
             if faulted and s.delivered_wh > s.target_wh / 2:
-                await cp.call(call.StatusNotification(1, "GroundFailure", "Faulted", _now()))
+                await cp.call(call.StatusNotification(1, "GroundFailure", "Faulted", self._now()))
                 break
         await cp.call(
             call.StopTransaction(
                 round(self.register_wh),
-                _now(),
+                self._now(),
                 s.transaction_id,
                 reason=self._stop_reason or ("Other" if faulted else "EVDisconnected"),
             )
         )
         self._stop_reason = None
-        await cp.call(call.StatusNotification(1, "NoError", "Available", timestamp=_now()))
+        await cp.call(call.StatusNotification(1, "NoError", "Available", timestamp=self._now()))
         self.session = None
         self.sessions_done += 1
 
@@ -244,7 +271,7 @@ class SimulatedCharger:
             },
             {"value": f"{self.session.soc:.0f}", "measurand": "SoC", "location": "EV"},
         ]
-        return [{"timestamp": _now(), "sampledValue": values}]
+        return [{"timestamp": self._now(), "sampledValue": values}]
 
 
 class Fleet:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ocpp_support import eventually, execute, query
 
 from ingest.ocpp.simulator import Fleet, FleetOptions
 from wattline import cli
+from wattline.demo_history import plan
 
 
 @pytest.mark.parametrize("drop_rate", [0, 0.3], ids=["steady", "dropping-links"])
@@ -85,3 +87,68 @@ def test_the_cli_has_the_ocpp_commands(argv, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(argv)
     assert done.value.code == 0
+
+
+async def test_virtual_clock_charges_in_the_past_without_waiting(central, db_url):
+    """The demo's history fill: sessions two days ago, stamped from the simulator's clock."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    options = FleetOptions(
+        count=2,
+        url=f"ws://127.0.0.1:{central.port}/ocpp",
+        kwh_min=5.0,
+        kwh_max=10.0,
+        interval_s=300,  # a MeterValues every 5 virtual minutes
+        sessions=1,
+        fault_rate=0,
+        drop_rate=0,
+        seed=3,
+        start=start,
+    )
+    for n in (1, 2):
+        execute(
+            db_url,
+            "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, %s)",
+            [f"SIM-{n:04d}", 22],
+        )
+    await asyncio.wait_for(Fleet(options).run(), 20)  # 300 s pauses: it never slept
+    sessions = query(
+        db_url,
+        "SELECT started_at, stopped_at, meter_stop_wh - meter_start_wh AS wh"
+        " FROM wattline.transactions ORDER BY charge_point_id",
+    )
+    assert len(sessions) == 2
+    for s in sessions:
+        assert start <= s["started_at"] < s["stopped_at"] < start + timedelta(hours=3)
+        assert 5000 <= s["wh"] <= 10000
+
+
+async def test_planned_history_gives_the_plans_sessions_and_energy(central, db_url):
+    """The demo's fill runs demo_history.plan: its session count and energy, worked out up front."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    names = ("SIM-0001", "SIM-0002")
+    planned = plan(list(names), 2, end, seed=11)
+    options = FleetOptions(
+        count=2,
+        url=f"ws://127.0.0.1:{central.port}/ocpp",
+        kwh_min=5.0,
+        kwh_max=30.0,
+        interval_s=300,
+        fault_rate=0,
+        drop_rate=0,
+        seed=3,
+        start=end - timedelta(days=2),
+        plan=tuple((p.charger, p.start, p.energy_wh / 1000) for p in planned),
+    )
+    for name in names:
+        execute(
+            db_url, "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, 22)", [name]
+        )
+    await asyncio.wait_for(Fleet(options).run(), 30)
+    (got,) = query(
+        db_url,
+        "SELECT count(*) AS n, sum(meter_stop_wh - meter_start_wh) AS wh,"
+        " min(started_at) AS first FROM wattline.transactions WHERE stopped_at IS NOT NULL",
+    )
+    assert got["n"] == len(planned)
+    # Registers go out rounded to whole Wh: at most 1 Wh per session either way.
+    assert abs(got["wh"] - sum(p.energy_wh for p in planned)) <= len(planned)
