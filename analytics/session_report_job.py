@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from analytics import csv_export
 from analytics.frame import copied, fetched
-from analytics.session_report import WH, Tariff, session_report
+from analytics.session_report import REPORT_COLUMNS, WH, Tariff, session_report
 from analytics.tou import parse_bands
 from sql import queries
 
@@ -82,6 +82,41 @@ def sessions(
     )
     vehicles = fetched(conn, "report_vehicles", {"ids": ids}, VEHICLE_SCHEMA)
     return session_report(transactions, registers, tariffs, vehicles)
+
+
+PAGE_FILTERS = ("charge_point_id", "id_tag", "account_id", "lo", "hi", "open")
+
+
+def page(
+    conn: psycopg.Connection, limit: int, offset: int, **filters: object
+) -> tuple[pl.DataFrame, int]:
+    """One page of the session report, newest first, and how many sessions match ``filters``
+    (PAGE_FILTERS; None or absent: no filter): the API's session list and the dashboard's
+    transactions table, priced by the same code as the CLI's report."""
+    unknown = set(filters) - set(PAGE_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown session filters: {sorted(unknown)}")
+    params = dict.fromkeys(PAGE_FILTERS) | filters | {"limit": limit, "offset": offset}
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(queries.get("report_session_page"), params).fetchall()
+    ids = [r["transaction_id"] for r in rows]
+    total = rows[0]["total"] if rows else 0
+    return of(conn, ids), total
+
+
+def of(conn: psycopg.Connection, ids: list[int]) -> pl.DataFrame:
+    """The report rows of the transactions ``ids``, in that order (absent ids are left out)."""
+    if not ids:
+        return pl.DataFrame({c: [] for c in REPORT_COLUMNS})
+    report = sessions(conn, None, None, ids)
+    if report.is_empty():
+        return report
+    order = pl.DataFrame({"transaction_id": ids, "_order": range(len(ids))})
+    return (
+        report.join(order, on="transaction_id", how="left", coalesce=True)
+        .sort("_order")
+        .drop("_order")
+    )
 
 
 def write(report: pl.DataFrame, fmt: str, out: Path | BinaryIO) -> None:

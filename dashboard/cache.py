@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 from psycopg_pool import ConnectionPool
 
+from analytics import session_report_job
 from analytics.completeness import completeness_report, expected_interval_s
 from dashboard import data
 from sql import db
@@ -44,3 +45,25 @@ def completeness(dsn: str, lo: datetime, hi: datetime) -> pl.DataFrame:
     """Expected vs received samples per device and UTC day (analytics/completeness.py)."""
     with reader_pool(dsn).connection() as conn:
         return completeness_report(conn, lo, hi, expected_interval_s())
+
+
+# Sessions: the report's own code (analytics/session_report_job.py), as the API's and the CLI's,
+# so a time-of-use session costs the same on every surface.
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def session_report(dsn: str, lo: datetime, hi: datetime) -> pl.DataFrame:
+    """Sessions started in [lo, hi), newest first."""
+    with reader_pool(dsn).connection() as conn:
+        report = session_report_job.sessions(conn, lo, hi)
+    return report.sort("started_at", "transaction_id", descending=True, nulls_last=True)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def session_page(dsn: str, limit: int, offset: int, **filters: Any) -> tuple[pl.DataFrame, int]:
+    with reader_pool(dsn).connection() as conn:
+        return session_report_job.page(conn, limit, offset, **filters)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def sessions_of(dsn: str, ids: tuple[int, ...]) -> pl.DataFrame:
+    with reader_pool(dsn).connection() as conn:
+        return session_report_job.of(conn, list(ids))

@@ -1,5 +1,5 @@
 """The live session estimator: for each open charging session, energy so far, what it costs
-with tax, state of charge and how long it has run, from the rows of ``dash_active_sessions``."""
+with tax, state of charge and how long it has run."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from analytics.cost import DEFAULT_TAX_RATE, session_cost
-from analytics.soc import charge_outcome
+import polars as pl
 
 
 @dataclass(frozen=True)
@@ -36,31 +35,16 @@ def duration_text(d: timedelta | None) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def live_session(row: dict[str, Any]) -> LiveSession:
-    energy = row["energy_since_start_kwh"]
-    cost = total = None
-    if energy is not None and row["energy_rate"] is not None:
-        tax_rate = row["tax_rate"] if row["tax_rate"] is not None else DEFAULT_TAX_RATE
-        money = session_cost(energy, row["energy_rate"], tax_rate, row["currency"] or "")
-        cost, total = money.cost, money.total
-    hours = None
-    if row["duration"] is not None and row["duration"].total_seconds() > 0:
-        hours = Decimal(str(row["duration"].total_seconds() / 3600))
-    outcome = (
-        charge_outcome(
-            energy,
-            battery_kwh=row["battery_kwh"],
-            km_per_kwh=row["km_per_kwh"],
-            hours=hours,
-            connector_max_kw=row["connector_max_kw"],
-        )
-        if energy is not None
-        else None
-    )
+def live_session(row: dict[str, Any], report: dict[str, Any] | None) -> LiveSession:
+    """``row`` from ``dash_active_sessions`` (what only the live view knows: freshness, duration,
+    the charger's SoC reading) and ``report``, the session's row of the session report
+    (analytics/session_report_job.py), whose energy, money and SOC estimate are the same figures
+    the Reports page, the API and the CLI show, time-of-use bands included."""
+    report = report or {}
     if row["soc_pct"] is not None:
         soc, source = Decimal(row["soc_pct"]), "charger"
-    elif outcome is not None and outcome.soc_change_pct is not None:
-        soc, source = outcome.soc_change_pct, "estimated"
+    elif report.get("soc_change_pct") is not None:
+        soc, source = report["soc_change_pct"], "estimated"
     else:
         soc, source = None, "unknown"
     return LiveSession(
@@ -68,13 +52,38 @@ def live_session(row: dict[str, Any]) -> LiveSession:
         connector_id=row["connector_id"],
         transaction_id=row["transaction_id"],
         id_tag=row["id_tag"],
-        energy_kwh=energy,
-        cost=cost,
-        total=total,
-        currency=row["currency"] or "",
+        energy_kwh=report.get("energy_kwh"),
+        cost=report.get("cost"),
+        total=report.get("total"),
+        currency=report.get("currency") or "",
         soc_pct=soc,
         soc_source=source,
-        average_kw=outcome.average_kw if outcome else None,
+        average_kw=report.get("average_kw"),
         duration=duration_text(row["duration"]),
         freshness=row["freshness"],
+    )
+
+
+SESSION_FIGURES = {"energy_kwh": "energy_since_start_kwh", "cost": "estimated_cost"}
+
+
+def open_ids(frame: pl.DataFrame) -> tuple[int, ...]:
+    return tuple(frame["transaction_id"].drop_nulls().unique().sort().to_list())
+
+
+def with_session_figures(frame: pl.DataFrame, report: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (connector status rows with transaction_id) with the open session's energy,
+    cost and currency taken from its session report row, so a card and the session's details
+    never disagree. Connectors without an open session get nulls."""
+    figures = report.select(
+        pl.col("transaction_id").cast(pl.Int64),
+        *(pl.col(k).alias(v) for k, v in SESSION_FIGURES.items()),
+        pl.col("currency").cast(pl.String),
+    )
+    return frame.drop(*SESSION_FIGURES.values(), "currency", strict=False).join(
+        figures,
+        left_on=pl.col("transaction_id").cast(pl.Int64),
+        right_on="transaction_id",
+        how="left",
+        maintain_order="left",
     )

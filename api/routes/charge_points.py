@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from analytics import session_report_job
 from api import text
 from api.auth import READ
 from api.pages import Page, page, total_of
@@ -77,12 +78,20 @@ async def meter_status(
         raise not_found("connector", f"{charge_point_id} #{connector_id}")
     session = None
     if row["transaction_id"] is not None:
+        # Energy and money from the session report, as the session's details and the dashboard
+        # show them (time-of-use bands included), not the view's flat estimate.
+        tx = row["transaction_id"]
+        report = await request.app.state.db.in_thread(
+            lambda conn: session_report_job.of(conn, [tx])
+        )
+        figures = report.row(0, named=True) if not report.is_empty() else {}
         session = {
-            "transactionId": row["transaction_id"],
+            "transactionId": tx,
             "startedAt": row["started_at"],
-            "energySinceStart": row["energy_since_start_kwh"],
-            "estimatedCost": row["estimated_cost"],
-            "currency": row["currency"],
+            "energySinceStart": figures.get("energy_kwh"),
+            "estimatedCost": figures.get("cost"),
+            "estimatedTotal": figures.get("total"),
+            "currency": figures.get("currency"),
             "duration": text.duration(row["duration_s"]),
             "durationSeconds": _whole(row["duration_s"]),
         }

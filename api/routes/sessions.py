@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from analytics import session_report_job
 from api import session_view
 from api.auth import OPERATE, READ_OR_SELF, account_of
-from api.pages import Page, page, total_of, window
+from api.pages import Page, page, window
 from api.problems import Problem, not_found
 from api.tokens import Principal
 
@@ -62,10 +62,10 @@ async def list_sessions(
         "hi": hi,
         "open": open,
     }
-    rows = await request.app.state.db.all("api_session_page", params | paging.params)
-    ids = [r["transaction_id"] for r in rows]
-    report = await _report(request, ids)
-    return paging.body([session_view.summary(report[i]) for i in ids], total_of(rows))
+    frame, total = await request.app.state.db.in_thread(
+        lambda conn: session_report_job.page(conn, **params, **paging.params)
+    )
+    return paging.body([session_view.summary(r) for r in frame.iter_rows(named=True)], total)
 
 
 async def _export(request: Request, who: Principal, lo, hi, fmt: str) -> Response:

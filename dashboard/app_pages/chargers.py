@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, commands, data
+from dashboard import cache, charts, commands, data, sessions
 from dashboard.config import DashboardConfig
 from dashboard.widgets import range_picker
 
@@ -19,6 +19,11 @@ FRESHNESS_ICON = {
     "never": ":gray[:material/radio_button_unchecked:]",
 }
 
+TRANSACTION_COLUMNS = [
+    *("transaction_id", "connector_id", "id_tag", "started_at", "stopped_at", "stop_reason"),
+    *("energy_kwh", "end_source", "currency", "cost", "tax", "total", "soc_change_pct"),
+    "average_kw",
+]
 config = DashboardConfig.from_env()
 dsn = config.reader_url
 st.title("Chargers")
@@ -39,6 +44,7 @@ def _connector_line(row: dict) -> str:
 @st.fragment(run_every=config.refresh_s)
 def status_cards() -> None:
     cards = cache.frame(dsn, "dash_charger_cards")
+    cards = sessions.with_session_figures(cards, cache.sessions_of(dsn, sessions.open_ids(cards)))
     if cards.is_empty():
         st.info("No charge points yet. They appear when they connect to `wattline ocpp`.")
         return
@@ -72,27 +78,26 @@ st.dataframe(summary.filter(pl.col("charge_point_id") == cp_id), hide_index=True
 @st.fragment(run_every=config.refresh_s)
 def live_connectors() -> None:
     st.markdown("**Connectors: live meter status and freshness**")
-    st.dataframe(cache.frame(dsn, "dash_connector_status", charge_point_id=cp_id), hide_index=True)
+    status = cache.frame(dsn, "dash_connector_status", charge_point_id=cp_id)
+    status = sessions.with_session_figures(
+        status, cache.sessions_of(dsn, sessions.open_ids(status))
+    )
+    st.dataframe(status, hide_index=True)
 
 
 live_connectors()
 
 st.markdown("**Transactions**")
 lo, hi = range_picker("tx_range")
-total = cache.scalar(dsn, "dash_transactions_count", charge_point_id=cp_id, lo=lo, hi=hi)
+# The first page's count: the page number input needs it before the page is chosen.
+_, total = cache.session_page(dsn, 1, 0, charge_point_id=cp_id, lo=lo, hi=hi)
 pages = data.page_count(total, PAGE_SIZE)
 page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="tx_page")
-sessions = cache.frame(
-    dsn,
-    "dash_transactions_page",
-    charge_point_id=cp_id,
-    lo=lo,
-    hi=hi,
-    limit=PAGE_SIZE,
-    offset=(page - 1) * PAGE_SIZE,
+transactions, _ = cache.session_page(
+    dsn, PAGE_SIZE, (page - 1) * PAGE_SIZE, charge_point_id=cp_id, lo=lo, hi=hi
 )
 st.caption(f"{total} session(s) started in this range")
-st.dataframe(sessions, hide_index=True)
+st.dataframe(transactions.select(TRANSACTION_COLUMNS), hide_index=True)
 
 energy = cache.frame(dsn, "dash_charger_energy_hourly", charge_point_id=cp_id, lo=lo, hi=hi)
 power = cache.series(dsn, "dash_charger_power", lo, hi, charge_point_id=cp_id)

@@ -63,7 +63,9 @@ def live_sessions() -> None:
     if not rows:
         st.info("No charging sessions in progress.")
         return
-    for s in map(sessions.live_session, rows):
+    report = cache.sessions_of(dsn, tuple(r["transaction_id"] for r in rows))
+    by_id = {r["transaction_id"]: r for r in report.iter_rows(named=True)}
+    for s in (sessions.live_session(r, by_id.get(r["transaction_id"])) for r in rows):
         with st.container(border=True):
             st.markdown(
                 f"**{s.charge_point_id} #{s.connector_id}** · session "

@@ -10,6 +10,11 @@ from dashboard import cache, charts, data
 from dashboard.config import DashboardConfig
 from dashboard.widgets import range_picker
 
+SESSION_COLUMNS = [
+    *("transaction_id", "charge_point_id", "connector_id", "id_tag", "started_at", "stopped_at"),
+    *("energy_kwh", "end_source", "currency", "cost", "tax", "total", "time_of_use"),
+    *("soc_change_pct", "range_added_km", "average_kw", "efficiency_pct"),
+]
 dsn = DashboardConfig.from_env().reader_url
 st.title("Reports")
 lo, hi = range_picker("report_range", default="Last 7 days")
@@ -42,7 +47,7 @@ st.dataframe(by_meter, hide_index=True)
 downloads(by_meter, "energy_by_meter_day")
 
 st.subheader("Sessions")
-session_rows = cache.frame(dsn, "dash_sessions_report", lo=lo, hi=hi, limit=5000)
+session_rows = cache.session_report(dsn, lo, hi).select(SESSION_COLUMNS)
 st.dataframe(session_rows, hide_index=True)
 downloads(session_rows, "sessions")
 

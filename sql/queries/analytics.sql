@@ -29,6 +29,21 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
     OR t.id = ANY (%(ids)s::int[])
  ORDER BY t.id;
 
+-- report_session_page --
+-- One page of session ids, newest first, with the count of all that match: the API's session
+-- list and the dashboard's transactions table, whose figures then come from report_transactions.
+SELECT t.id AS transaction_id, count(*) OVER () AS total
+  FROM wattline.transactions t
+ WHERE (%(charge_point_id)s::text IS NULL OR t.charge_point_id = %(charge_point_id)s::text)
+   AND (%(id_tag)s::text IS NULL OR t.id_tag = %(id_tag)s::text)
+   AND (%(account_id)s::text IS NULL OR t.id_tag IN (
+            SELECT g.id_tag FROM wattline.id_tags g WHERE g.account_id = %(account_id)s::text))
+   AND (%(lo)s::timestamptz IS NULL OR coalesce(t.started_at, t.stopped_at) >= %(lo)s)
+   AND (%(hi)s::timestamptz IS NULL OR coalesce(t.started_at, t.stopped_at) < %(hi)s)
+   AND (%(open)s::boolean IS NULL OR (t.stopped_at IS NULL) = %(open)s::boolean)
+ ORDER BY coalesce(t.started_at, t.stopped_at) DESC, t.id DESC
+ LIMIT %(limit)s OFFSET %(offset)s;
+
 -- report_registers --
 -- The connector's main energy register inside each of those transactions whose connector has
 -- one of the given tariffs (the time-of-use ones: the others need only the latest register).

@@ -32,20 +32,6 @@ SELECT charge_point_id, connector_id, status, meter_kwh, meter_at,
   FROM wattline.connector_meter_status
  WHERE charge_point_id = %(charge_point_id)s AND connector_id = %(connector_id)s;
 
--- api_session_page --
--- One page of session ids, newest first, with the count of all that match.
-SELECT t.id AS transaction_id, count(*) OVER () AS total
-  FROM wattline.transactions t
- WHERE (%(charge_point_id)s::text IS NULL OR t.charge_point_id = %(charge_point_id)s::text)
-   AND (%(id_tag)s::text IS NULL OR t.id_tag = %(id_tag)s::text)
-   AND (%(account_id)s::text IS NULL OR t.id_tag IN (
-            SELECT g.id_tag FROM wattline.id_tags g WHERE g.account_id = %(account_id)s::text))
-   AND (%(lo)s::timestamptz IS NULL OR coalesce(t.started_at, t.stopped_at) >= %(lo)s)
-   AND (%(hi)s::timestamptz IS NULL OR coalesce(t.started_at, t.stopped_at) < %(hi)s)
-   AND (%(open)s::boolean IS NULL OR (t.stopped_at IS NULL) = %(open)s::boolean)
- ORDER BY coalesce(t.started_at, t.stopped_at) DESC, t.id DESC
- LIMIT %(limit)s OFFSET %(offset)s;
-
 -- api_session_owner --
 -- A session's id tag and the account owning it (NULL: nobody's), for self tokens.
 SELECT t.id AS transaction_id, t.id_tag, g.account_id

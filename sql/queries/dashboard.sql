@@ -3,11 +3,11 @@
 -- text, and money stays numeric, so the pages show exactly what the views computed.
 
 -- dash_charger_cards --
--- One row per connector of every charge point, with the charge point's summary beside it.
+-- One row per connector of every charge point, with the charge point's summary beside it. The
+-- open session's energy and money come from the session report (dashboard/sessions.py).
 SELECT cp.id AS charge_point_id, cp.vendor, cp.model, cp.site, cp.last_seen_at,
        c.connector_id, c.status, c.error_code, c.status_at,
-       m.meter_kwh, m.meter_at, m.freshness, m.transaction_id,
-       m.energy_since_start_kwh, m.estimated_cost, m.currency
+       m.meter_kwh, m.meter_at, m.freshness, m.transaction_id
   FROM wattline.charge_points cp
   LEFT JOIN wattline.connectors c ON c.charge_point_id = cp.id
   LEFT JOIN wattline.connector_meter_status m
@@ -26,27 +26,11 @@ SELECT charge_point_id, vendor, model, site, registration_status, last_seen_at, 
 -- which is what a RemoteStopTransaction must carry.
 SELECT s.connector_id, s.status, s.meter_kwh, s.meter_at, s.meter_age, s.freshness,
        s.transaction_id, coalesce(t.charger_transaction_id, t.id) AS charger_transaction_id,
-       s.started_at, s.energy_since_start_kwh, s.estimated_cost, s.currency, s.duration
+       s.started_at, s.duration
   FROM wattline.connector_meter_status s
   LEFT JOIN wattline.transactions t ON t.id = s.transaction_id
  WHERE s.charge_point_id = %(charge_point_id)s
  ORDER BY s.connector_id;
-
--- dash_transactions_count --
-SELECT count(*) AS n
-  FROM wattline.session_report
- WHERE charge_point_id = %(charge_point_id)s
-   AND started_at >= %(lo)s AND started_at < %(hi)s;
-
--- dash_transactions_page --
--- One page of a charge point's sessions started in [lo, hi), newest first.
-SELECT transaction_id, connector_id, id_tag, started_at, stopped_at, stop_reason,
-       energy_kwh, end_source, currency, cost, tax, total, soc_change_pct, average_kw
-  FROM wattline.session_report
- WHERE charge_point_id = %(charge_point_id)s
-   AND started_at >= %(lo)s AND started_at < %(hi)s
- ORDER BY started_at DESC, transaction_id DESC
- LIMIT %(limit)s OFFSET %(offset)s;
 
 -- dash_charger_energy_hourly --
 SELECT bucket, connector_id, (energy_wh / 1000)::float8 AS energy_kwh
@@ -144,18 +128,13 @@ SELECT bucket, min_balance, max_balance, last_balance, last_emergency_credit, re
  ORDER BY bucket DESC;
 
 -- dash_active_sessions --
--- Open sessions with what the live session estimator needs: energy so far, rate and tax, the
--- car's battery and the charger's latest state-of-charge reading.
+-- Open sessions with what only the live view knows: the meter's freshness, how long the session
+-- has run and the charger's latest state-of-charge reading. Energy, money and the SOC estimate
+-- come from the session report (analytics/session_report_job.py), as everywhere else.
 SELECT m.charge_point_id, m.connector_id, m.transaction_id, t.id_tag, m.started_at,
-       m.duration, m.energy_since_start_kwh, m.freshness, m.meter_at,
-       tf.currency, tf.energy_rate, tf.tax_rate, v.battery_kwh, v.km_per_kwh,
-       c.max_power_kw AS connector_max_kw, soc.value AS soc_pct
+       m.duration, m.freshness, m.meter_at, soc.value AS soc_pct
   FROM wattline.connector_meter_status m
   JOIN wattline.transactions t ON t.id = m.transaction_id
-  JOIN wattline.connectors c
-    ON c.charge_point_id = m.charge_point_id AND c.connector_id = m.connector_id
-  LEFT JOIN wattline.tariffs tf ON tf.id = c.tariff_id
-  LEFT JOIN wattline.vehicles v ON v.id_tag = t.id_tag
   LEFT JOIN LATERAL (
         SELECT mv.value FROM wattline.meter_values mv
          WHERE mv.charge_point_id = m.charge_point_id AND mv.connector_id = m.connector_id
@@ -178,15 +157,6 @@ SELECT e.bucket AS day, r.serial, sum(e.import_wh / 1000)::float8 AS import_kwh,
  WHERE e.bucket >= %(lo)s AND e.bucket < %(hi)s
  GROUP BY 1, 2
  ORDER BY 1, 2;
-
--- dash_sessions_report --
-SELECT transaction_id, charge_point_id, connector_id, id_tag, started_at, stopped_at,
-       energy_kwh, end_source, currency, cost, tax, total, soc_change_pct, range_added_km,
-       average_kw, efficiency_pct
-  FROM wattline.session_report
- WHERE started_at >= %(lo)s AND started_at < %(hi)s
- ORDER BY started_at DESC
- LIMIT %(limit)s;
 
 -- dash_overview --
 -- The fleet at a glance, for the landing page. Energy is the last 24 hours of the hourly

@@ -1,6 +1,7 @@
 -- A small world for the dashboard tests, relative to now() so the default ranges (last 24
 -- hours, last 7 days) hold it. Figures worked by hand: session 1 is 15.234 - 5.123 = 10.111 kWh
--- at 12.50 -> 126.39 + 22.75 = 149.14 INR (docs/architecture.md, "Definitions").
+-- at 12.50 -> 126.39 + 22.75 = 149.14 INR (docs/architecture.md, "Definitions"). Energy in the
+-- rollups: session 1's 11 deltas of 842.583 Wh + session 2's 3,000 Wh = 12,268.413 Wh.
 INSERT INTO wattline.tariffs (id, currency, energy_rate, tax_rate) VALUES ('T1', 'INR', 12.50, 0.18);
 INSERT INTO wattline.charge_points (id, vendor, model, registration_status, last_seen_at)
 VALUES ('CP-1', 'ACME', 'Fast22', 'Accepted', now() - interval '20 seconds'),
@@ -26,6 +27,13 @@ SELECT now() - interval '3 hours' + n * interval '5 minutes', 'CP-1', 1, 1, m,
        CASE WHEN m = 'Power.Active.Import' THEN NULL WHEN n = 0 THEN 0 ELSE 842.583 END
   FROM generate_series(0, 11) AS n
  CROSS JOIN (VALUES ('Energy.Active.Import.Register'), ('Power.Active.Import')) AS v (m);
+-- Session 2 (open) on CP-1 connector 2: meterStart 4000 Wh stored as its first register reading,
+-- as the ingest does, and the latest register 30 s ago: 7.000 - 4.000 = 3.000 kWh so far.
+INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, transaction_id,
+                                   measurand, unit, value, delta) VALUES
+    (now() - interval '1 hour', 'CP-1', 2, 2, 'Energy.Active.Import.Register', 'Wh', 4000, 0),
+    (now() - interval '30 seconds', 'CP-1', 2, 2, 'Energy.Active.Import.Register', 'Wh', 7000,
+     3000);
 INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, transaction_id,
                                    measurand, location, unit, value)
 VALUES (now() - interval '1 minute', 'CP-1', 2, 2, 'SoC', 'EV', 'Percent', 55);

@@ -53,16 +53,45 @@ def test_command_payloads():
         commands.payload("Stop")
 
 
-def test_live_session_money_and_soc():
+def test_live_session_takes_the_reports_figures_and_prefers_the_chargers_soc():
     row = {
         "charge_point_id": "CP-1", "connector_id": 1, "transaction_id": 1, "id_tag": "TAG1",
-        "energy_since_start_kwh": D("10.111"), "energy_rate": D("12.50"), "tax_rate": D("0.18"),
-        "currency": "INR", "duration": timedelta(hours=1, minutes=7), "battery_kwh": D("40"),
-        "km_per_kwh": None, "connector_max_kw": D("22"), "soc_pct": None, "freshness": "good",
+        "duration": timedelta(hours=1, minutes=7), "soc_pct": None, "freshness": "good",
     }  # fmt: skip
-    s = sessions.live_session(row)
-    assert (s.cost, s.total) == (D("126.39"), D("149.14"))
+    report = {
+        "energy_kwh": D("10.111"), "cost": D("126.39"), "total": D("149.14"),
+        "currency": "INR", "soc_change_pct": D("25.3"), "average_kw": D("9.05"),
+    }  # fmt: skip
+    s = sessions.live_session(row, report)
+    assert (s.energy_kwh, s.cost, s.total, s.currency) == (
+        D("10.111"),
+        D("126.39"),
+        D("149.14"),
+        "INR",
+    )
     assert (s.soc_pct, s.soc_source, s.duration) == (D("25.3"), "estimated", "1:07:00")
+    charger = sessions.live_session(row | {"soc_pct": 55}, report)
+    assert (charger.soc_pct, charger.soc_source) == (D("55"), "charger")
+    # An open session the report has no row for yet shows dashes, not zeros.
+    empty = sessions.live_session(row, None)
+    assert (empty.energy_kwh, empty.total, empty.soc_source) == (None, None, "unknown")
+
+
+def test_with_session_figures_fills_only_connectors_with_an_open_session():
+    status = pl.DataFrame({"connector_id": [1, 2], "transaction_id": [None, 7]})
+    report = pl.DataFrame(
+        {
+            "transaction_id": [7],
+            "energy_kwh": [D("3.000")],
+            "cost": [D("37.50")],
+            "currency": ["INR"],
+        }  # fmt: skip
+    )
+    out = sessions.with_session_figures(status, report)
+    assert out["connector_id"].to_list() == [1, 2]
+    assert out["energy_since_start_kwh"].to_list() == [None, D("3.000")]
+    assert out["estimated_cost"].to_list() == [None, D("37.50")]
+    assert out["currency"].to_list() == [None, "INR"]
 
 
 def test_ranges():

@@ -28,10 +28,11 @@ def test_the_overview_lands_first_with_the_fleet_figures(dashboard_env):
     at = _app()
     metrics = {m.label: m.value for m in at.metric}
     # seed.sql: CP-1 and CP-2, nobody connected to a central system, session 2 open on CP-1#2,
-    # CP-2#1 Faulted; session 1's twelve readings 3 h ago: 11 x 842.583 Wh = 9.268 kWh.
+    # CP-2#1 Faulted; session 1's twelve readings 3 h ago: 11 x 842.583 Wh = 9.268 kWh, and
+    # session 2's 3.000 kWh so far: 12.268 kWh.
     assert metrics["Charge points"] == "2" and metrics["Connected now"] == "0"
     assert metrics["Charging now"] == "1" and metrics["Faulted connectors"] == "1"
-    assert metrics["Energy delivered, last 24 hours"] == "9.268 kWh"
+    assert metrics["Energy delivered, last 24 hours"] == "12.268 kWh"
     # LOW-0001 at 4.37 is low and last seen 2 h ago (offline after 60 min); SOLAR-0001 is fine.
     assert (metrics["Meters"], metrics["Low balance"], metrics["Offline"]) == ("2", "1", "1")
     assert metrics["Open alerts"] == "0"
@@ -156,7 +157,8 @@ def test_estimator_page_shows_the_settlement_estimate_and_live_session(dashboard
 def test_reports_page_has_energy_sessions_and_downloads(dashboard_env):
     at = _app("reports.py")
     by_charger = at.dataframe[0].value
-    assert round(by_charger["energy_kwh"].sum(), 3) == 9.268  # 11 deltas of 842.583 Wh
+    # 11 deltas of 842.583 Wh (session 1) + 3,000 Wh (session 2)
+    assert round(by_charger["energy_kwh"].sum(), 3) == 12.268
     sessions = at.dataframe[2].value
     assert "149.14" in sessions.astype(str).to_csv()
     # Completeness: CP-1:1 sent 12 energy registers and the prosumer 60 readings, whichever UTC

@@ -101,19 +101,19 @@ def test_every_panel_query_runs_as_the_reader_and_shows_the_seeded_figures(figur
     fleet = {t: rows for (uid, t), rows in figures.items() if uid == "wattline-fleet-energy"}
     health = {t: rows for (uid, t), rows in figures.items() if uid == "wattline-meter-health"}
     assert len(fleet) == 8 and len(health) == 10
-    # CP-1 connector 1: 11 deltas of 842.583 Wh = 9268.413 Wh.
-    assert fleet["Charging energy in range"] == [{"charging kWh": Decimal("9.268")}]
+    # CP-1 connector 1: 11 deltas of 842.583 Wh = 9268.413 Wh; connector 2: 3000 Wh so far.
+    assert fleet["Charging energy in range"] == [{"charging kWh": Decimal("12.268")}]
     # SOLAR-0001 exports 71.667 Wh a minute for 60 minutes and imports nothing.
     assert fleet["Metered export in range"] == [{"export kWh": Decimal("4.300")}]
     assert fleet["Metered import in range"] == [{"import kWh": Decimal("0.000")}]
     assert fleet["Sessions started in range"] == [{"sessions": 2}]
     hourly = fleet["Charging energy per hour"]
-    assert sum(r["charging kWh"] for r in hourly) == Decimal("9.268413")
+    assert sum(r["charging kWh"] for r in hourly) == Decimal("12.268413")
     assert [r["time"] for r in hourly] == sorted(r["time"] for r in hourly)
     daily = fleet["Charging energy per day and charge point"]
     assert {r["charge_point_id"] for r in daily} == {"CP-1"}
-    assert sum(r["kwh"] for r in daily) == Decimal("9.268413")
-    assert sum(r["readings"] for r in daily) == 12
+    assert sum(r["kwh"] for r in daily) == Decimal("12.268413")
+    assert sum(r["readings"] for r in daily) == 14
     per_meter = fleet["Metered energy per day and meter"]
     export = sum(r["export_kwh"] for r in per_meter if r["serial"] == "SOLAR-0001")
     assert export == Decimal("4.30002")  # 60 x 71.667 Wh
