@@ -238,17 +238,19 @@ def session_report(
     transactions: pl.DataFrame,
     registers: pl.DataFrame,
     tariffs: dict[str, Tariff],
-    vehicles: pl.DataFrame,
+    vehicles: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """transactions (the `report_transactions` query, with each one's latest register),
     registers (transaction_id, time, value: the connector's main register inside each; needed
     only for sessions on a time-of-use tariff), tariffs by id, vehicles (id_tag, battery_kwh,
-    km_per_kwh) → one row per transaction with the `session_report` view's columns and
+    km_per_kwh; None when the transactions carry those two columns already) → one row per
+    transaction with the `session_report` view's columns and
     ``time_of_use`` (whether the cost came from bands)."""
+    sessions = transactions.lazy()
+    if vehicles is not None:
+        sessions = sessions.join(vehicles.lazy(), on="id_tag", how="left")
     sessions = (
-        transactions.lazy()
-        .join(vehicles.lazy(), on="id_tag", how="left")
-        .with_columns(
+        sessions.with_columns(
             # The same priority as end_register, as columns, to place the chain's last link.
             meter_end_wh=pl.coalesce("meter_stop_wh", "latest_register_wh"),
             end_at=pl.when(pl.col("meter_stop_wh").is_not_null())
@@ -259,9 +261,12 @@ def session_report(
         .collect()
     )
     banded = {k: t.bands for k, t in tariffs.items() if t.bands}
-    banded_sessions = sessions.filter(pl.col("tariff_id").is_in(list(banded)))
     by_band: dict[int, dict[int, Decimal]] = {}
-    if not banded_sessions.is_empty():  # a flat-rate page skips the per-reading work
+    # A flat-rate page (one session's details, mostly) skips the per-reading work.
+    banded_sessions = (
+        sessions.filter(pl.col("tariff_id").is_in(list(banded))) if banded else sessions.clear()
+    )
+    if not banded_sessions.is_empty():
         chains = _chains(banded_sessions, registers)
         for r in band_energy(chains, bands_frame(banded)).iter_rows(named=True):
             by_band.setdefault(r["transaction_id"], {})[r["band"]] = r["energy_wh"]

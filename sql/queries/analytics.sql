@@ -1,6 +1,16 @@
 -- Analytics (analytics/): what the Polars jobs read, and the charger, meter and data-quality
 -- reports that take parameters (a window, chosen chargers, a page). Views in 0010_analytics.sql.
 
+-- report_window --
+-- The span the transactions with the given ids can have register readings in, for the constant
+-- scan bounds of report_transactions (0038): from the earliest start to the latest stop, or to
+-- infinity while one is open.
+-- As text: psycopg cannot load an infinite timestamptz, and the value only goes back as a bound.
+SELECT coalesce(min(coalesce(started_at, stopped_at))::text, 'infinity') AS scan_from,
+       CASE WHEN bool_or(stopped_at IS NULL) THEN 'infinity'
+            ELSE coalesce(max(stopped_at)::text, '-infinity') END AS scan_to
+  FROM wattline.transactions WHERE id = ANY (%(ids)s::int[]);
+
 -- report_transactions --
 -- Transactions starting in [lo, hi) (orphans by their stop), with the connector's tariff and
 -- power, the charge point's time zone and the connector's latest main register inside the
@@ -8,7 +18,10 @@
 -- deltas counted since the start (register_wh, as the view), for analytics/session_report.py.
 -- Or the transactions with the given ids (the API's session pages and details); the planner
 -- folds the branch not taken, as long as the statement is planned with its values (never
--- prepared generic: see api/database.py).
+-- prepared generic: see api/database.py). scan_from and scan_to bound every register look-up
+-- with constants, so TimescaleDB plans only the chunks between them (0038); they never change
+-- a figure, only how much is planned. The car and the tariff come along (the last six columns),
+-- so one session's details are two round trips: this and report_window.
 SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.orphan,
        t.started_at, t.stopped_at, t.stop_reason, t.meter_start_wh, t.meter_stop_wh,
        t.manual_meter_stop_wh, c.tariff_id, c.max_power_kw AS connector_max_kw,
@@ -16,13 +29,19 @@ SELECT t.id AS transaction_id, t.charge_point_id, t.connector_id, t.id_tag, t.or
        lr.value AS latest_register_wh, lr.time AS latest_register_at,
        CASE WHEN t.meter_stop_wh IS NULL AND lr.value IS NOT NULL
             THEN wattline.session_register_wh(t.charge_point_id, t.connector_id, t.started_at,
-                                              lr.time) END AS register_wh
+                                              lr.time, %(scan_from)s, %(scan_to)s) END
+            AS register_wh,
+       v.battery_kwh, v.km_per_kwh,
+       tf.currency, tf.energy_rate, tf.tax_rate, tf.bands
   FROM wattline.transactions t
   LEFT JOIN wattline.connectors c
          ON c.charge_point_id = t.charge_point_id AND c.connector_id = t.connector_id
   LEFT JOIN wattline.charge_points cp ON cp.id = t.charge_point_id
+  LEFT JOIN wattline.vehicles v ON v.id_tag = t.id_tag
+  LEFT JOIN wattline.tariffs tf ON tf.id = c.tariff_id
   LEFT JOIN LATERAL wattline.latest_main_register(
-        t.charge_point_id, t.connector_id, t.started_at, t.stopped_at) lr ON true
+        t.charge_point_id, t.connector_id, t.started_at, t.stopped_at,
+        %(scan_from)s, %(scan_to)s) lr ON true
  WHERE (%(ids)s::int[] IS NULL
         AND coalesce(t.started_at, t.stopped_at) >= %(lo)s
         AND coalesce(t.started_at, t.stopped_at) < %(hi)s)
@@ -49,6 +68,7 @@ SELECT t.id AS transaction_id, count(*) OVER () AS total
 -- one of the given tariffs (the time-of-use ones: the others need only the latest register).
 -- OFFSET 0 keeps the lateral subquery from being flattened into a join the planner would run as
 -- a scan of all meter values; this way each session is one range scan of meter_values_key.
+-- scan_from and scan_to: constant bounds, as in report_transactions.
 SELECT t.id AS transaction_id, m.time, m.value, m.delta
   FROM wattline.transactions t
   JOIN wattline.connectors c
@@ -59,6 +79,7 @@ SELECT t.id AS transaction_id, m.time, m.value, m.delta
            AND m.measurand = 'Energy.Active.Import.Register' AND m.phase = ''
            AND m.location = 'Outlet'
            AND m.time >= t.started_at AND m.time <= coalesce(t.stopped_at, 'infinity')
+           AND m.time >= %(scan_from)s AND m.time <= %(scan_to)s
         OFFSET 0) m
  WHERE ((%(ids)s::int[] IS NULL AND t.started_at >= %(lo)s AND t.started_at < %(hi)s)
         OR t.id = ANY (%(ids)s::int[]))
@@ -67,13 +88,9 @@ SELECT t.id AS transaction_id, m.time, m.value, m.delta
 -- report_tariffs --
 SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs;
 
--- report_tariffs_of --
--- Only the tariffs the sessions at hand are on: one session's details read one row, not all.
-SELECT id AS tariff_id, currency, energy_rate, tax_rate, bands FROM wattline.tariffs
- WHERE id = ANY (%(tariff_ids)s::text[]);
-
 -- report_vehicles --
--- Every car, or only those of the transactions with the given ids.
+-- Every car, or only those of the transactions with the given ids (bench/analytics.py's naive
+-- comparison; the report takes each session's car from report_transactions).
 SELECT id_tag, battery_kwh, km_per_kwh FROM wattline.vehicles
  WHERE %(ids)s::int[] IS NULL
     OR id_tag IN (SELECT id_tag FROM wattline.transactions WHERE id = ANY (%(ids)s::int[]));
