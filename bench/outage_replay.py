@@ -33,7 +33,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import machine, table
-from bench.ocpp_load import _percentile, central_system, free_port
+from bench.ocpp_load import _percentile, central_system, cpu_s, free_port, machine_busy_s
 from bench.ocpp_loadgen import (
     VALUES_PER_MESSAGE,
     Stats,
@@ -52,15 +52,45 @@ SPOOL_MAX_BYTES = str(8 * 2**30)
 
 @dataclass
 class Mark:
-    """Where the run stood at a moment: replies so far (their latencies are in reply order)."""
+    """Where the run stood at a moment: replies so far (their latencies are in reply order) and
+    the CPU seconds spent so far by the central system, PostgreSQL, the load generator and the
+    whole machine."""
 
     at: float
     replies: int
     acknowledged: int
+    cpu: dict
+
+
+SERVER_PID: list[int] = []  # the central system's, once it runs
+
+
+def _postgres_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL process now alive (the benchmark's cluster does the work;
+    the shared servers idle). A backend that exits takes its seconds along, so only compare
+    marks taken while the cluster stays up."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                total += cpu_s(int(comm.parent.name))
+        except OSError:
+            continue
+    return total
+
+
+def _cpu() -> dict:
+    own = os.times()
+    return {
+        "server": sum(cpu_s(pid) for pid in SERVER_PID),
+        "postgres": _postgres_cpu_s(),
+        "loadgen": own.user + own.system,
+        "machine": machine_busy_s(),
+    }
 
 
 def _mark(stats: Stats) -> Mark:
-    return Mark(time.perf_counter(), len(stats.latencies_ms), stats.acknowledged)
+    return Mark(time.perf_counter(), len(stats.latencies_ms), stats.acknowledged, _cpu())
 
 
 def _spool_bytes(spool: Path) -> int:
@@ -137,7 +167,8 @@ def run(args) -> dict:
         cluster.start()
         url = cluster.database("wattline_bench_outage")
         port = free_port()
-        with central_system(url, port, workdir):
+        with central_system(url, port, workdir) as server:
+            SERVER_PID[:] = [server.pid]
             spool = workdir / "spool.jsonl"
             load_before = os.getloadavg()[0]
             stats, marks = asyncio.run(_drive(port, cluster, spool, args))
@@ -154,6 +185,36 @@ def _phase(stats: Stats, first: Mark | None, last: Mark | None) -> tuple[float, 
         return float("nan"), float("nan"), 0
     latencies = sorted(stats.latencies_ms[first.replies : last.replies])
     return _percentile(latencies, 0.5), _percentile(latencies, 0.99), len(latencies)
+
+
+def _budget(marks: dict, spooled: int, args) -> list[tuple]:
+    """CPU during the replay (database back -> spool gone), per document handled (the spooled
+    ones plus the live ones answered meanwhile), and what the target would take at that cost:
+    a 10-minute outage at the offered rate is rate x 600 spooled documents, replayed in 120 s
+    beside rate x 120 live ones."""
+    back, done = marks["back"], marks.get("replayed")
+    if done is None:
+        return [("CPU budget", "", "replay unfinished: not measured", "")]
+    wall = done.at - back.at
+    live = done.acknowledged - back.acknowledged
+    docs = spooled + live
+    used = {k: done.cpu[k] - back.cpu[k] for k in back.cpu}
+    per_doc_ms = {k: v / docs * 1000 for k, v in used.items()}
+    target_docs = args.rate * 600 + args.rate * TARGET_REPLAY_S
+    cores = target_docs * used["machine"] / docs / TARGET_REPLAY_S
+    return [
+        ("CPU during the replay, core-seconds (wall s)", "",
+         f"server {used['server']:.1f}, PostgreSQL {used['postgres']:.1f}, load generator "
+         f"{used['loadgen']:.1f}, machine {used['machine']:.1f} ({wall:.1f} s wall)", ""),
+        ("CPU per document handled during the replay", "",
+         f"server {per_doc_ms['server']:.3f} ms, PostgreSQL {per_doc_ms['postgres']:.3f} ms, "
+         f"load generator {per_doc_ms['loadgen']:.3f} ms, machine {per_doc_ms['machine']:.3f} ms "
+         f"({spooled:,} spooled + {live:,} live)", ""),
+        ("cores the target needs at this cost", f"≤ {os.cpu_count()}",
+         f"{cores:.1f} = ({args.rate:,.0f}/s × 600 s + {args.rate:,.0f}/s × {TARGET_REPLAY_S} s)"
+         f" × {per_doc_ms['machine']:.3f} ms / {TARGET_REPLAY_S} s",
+         "yes" if cores <= (os.cpu_count() or 1) else "NO"),
+    ]  # fmt: skip
 
 
 def report(r: dict, args) -> str:
@@ -228,6 +289,7 @@ def report(r: dict, args) -> str:
         ("live p99, outage and replay together", f"< {TARGET_P99_MS} ms", f"{worst_p99:.0f} ms",
          ok(worst_p99 < TARGET_P99_MS)),
         ("reply latency max", "", f"{max(stats.latencies_ms, default=0):.0f} ms", ""),
+        *_budget(marks, during, args),
         ("machine load average (1 min), start / end", "",
          "{:.1f} / {:.1f} on {} cores".format(*marks["load"], os.cpu_count()), ""),
     ]  # fmt: skip
