@@ -135,6 +135,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         speed=args.speed,
         seed=args.seed,
         auto_start=not args.remote_only,
+        ocpp=args.ocpp,
     )
     try:
         asyncio.run(Fleet(options).run())
@@ -224,7 +225,7 @@ def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubPar
     )
     cmd.set_defaults(func=_command)
 
-    s = simulate_targets.add_parser("chargers", help="run simulated OCPP 1.6 charge points")
+    s = simulate_targets.add_parser("chargers", help="run simulated OCPP charge points")
     s.add_argument("--count", type=int, help="chargers (default 5; 1 with --cp-path)")
     s.add_argument("--url", help="central system up to /ocpp (default ws://127.0.0.1:9000/ocpp)")
     s.add_argument("--host", help="central system host, with --ws-port (instead of --url)")
@@ -242,4 +243,10 @@ def register(sub: argparse._SubParsersAction, simulate_targets: argparse._SubPar
     s.add_argument("--sessions", type=int, default=0, help="sessions per charger (0: forever)")
     s.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     s.add_argument("--seed", type=int, help="for a repeatable fleet")
+    s.add_argument(
+        "--ocpp",
+        choices=["1.6", "2.0.1", "mix"],
+        default="1.6",
+        help="protocol version (mix: every fourth charger on 2.0.1)",
+    )
     s.set_defaults(func=_simulate)

@@ -71,6 +71,8 @@ def commands(options: DemoOptions) -> list[tuple[str, list[str]]]:
                 "30",
                 "--prefix",
                 DEVICE_PREFIX,
+                "--ocpp",
+                "mix",  # every fourth charger speaks OCPP 2.0.1, the rest 1.6
             ],
         ),  # fmt: skip
         (

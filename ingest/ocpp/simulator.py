@@ -1,12 +1,13 @@
-"""Simulated OCPP 1.6 charge points for the demo and the benchmarks.
+"""Simulated OCPP 1.6 and 2.0.1 charge points for the demo and the benchmarks.
 
 Each charger boots, sends heartbeats and status changes, authorizes, starts a transaction, sends
 MeterValues every interval (energy register, power, current, SOC) along a plausible curve —
 full power until 80 % SOC, then tapering — and stops at a target energy between kwh_min and
 kwh_max. Now and then a connection drops (it reconnects and carries on) or a connector faults.
-It obeys the operator: RemoteStartTransaction starts a session with the given id tag when the
-connector is free, RemoteStopTransaction of the running transaction stops it (reason Remote);
-anything else is Rejected, as a real charger answers.
+It obeys the operator: RemoteStartTransaction (2.0.1: RequestStartTransaction) starts a session
+with the given id tag when the connector is free, RemoteStopTransaction (RequestStopTransaction)
+of the running transaction stops it (reason Remote). The messages of each version come from
+ingest/ocpp/sim_dialects.py.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import websockets
-from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call, call_result
-from ocpp.v16.enums import Action
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from ingest.ocpp.sim_dialects import Reading, dialect
 
 log = logging.getLogger(__name__)
 
-VOLTAGE_V = 230
+MIX_EVERY = 4  # --ocpp mix: every fourth charger speaks 2.0.1
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ class FleetOptions:
     # With a virtual clock: (charger id, start, kWh) of each session to run, instead of random
     # starts and targets (wattline.demo_history.plan), so the fill's totals are known up front.
     plan: tuple[tuple[str, datetime, float], ...] = ()
+    # "1.6", "2.0.1", or "mix": every MIX_EVERY-th charger on 2.0.1, the rest on 1.6.
+    ocpp: str = "1.6"
+
+    def version_of(self, index: int) -> str:
+        """The OCPP version of the index-th charger (from 0)."""
+        if self.ocpp == "mix":
+            return "2.0.1" if index % MIX_EVERY == MIX_EVERY - 1 else "1.6"
+        return self.ocpp
 
 
 def _iso(at: datetime) -> str:
@@ -63,53 +72,9 @@ def charging_power_kw(max_kw: float, soc: float) -> float:
     return max(1.4, max_kw * (100 - soc) / 20)
 
 
-class _Station(ChargePoint):
-    """Answers operator commands as a well-behaved charger would; starts and stops go to the
-    simulated charger that owns this connection."""
-
-    def __init__(self, identity: str, connection, charger: SimulatedCharger) -> None:
-        super().__init__(identity, connection)
-        self.connection = connection  # the library's own attribute is private
-        self.charger = charger
-
-    @on(Action.reset)
-    def on_reset(self, **kwargs) -> call_result.Reset:
-        return call_result.Reset(status="Accepted")
-
-    @on(Action.remote_start_transaction)
-    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **kwargs):
-        accepted = self.charger.request_start(id_tag, connector_id)
-        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
-
-    @on(Action.remote_stop_transaction)
-    def on_remote_stop(self, transaction_id: int, **kwargs):
-        accepted = self.charger.request_stop(transaction_id)
-        return call_result.RemoteStopTransaction(status="Accepted" if accepted else "Rejected")
-
-    @on(Action.unlock_connector)
-    def on_unlock(self, **kwargs) -> call_result.UnlockConnector:
-        return call_result.UnlockConnector(status="Unlocked")
-
-    @on(Action.change_availability)
-    def on_availability(self, **kwargs) -> call_result.ChangeAvailability:
-        return call_result.ChangeAvailability(status="Accepted")
-
-    @on(Action.change_configuration)
-    def on_change_configuration(self, **kwargs) -> call_result.ChangeConfiguration:
-        return call_result.ChangeConfiguration(status="Accepted")
-
-    @on(Action.get_configuration)
-    def on_get_configuration(self, **kwargs) -> call_result.GetConfiguration:
-        return call_result.GetConfiguration(configuration_key=[])
-
-    @on(Action.trigger_message)
-    def on_trigger(self, **kwargs) -> call_result.TriggerMessage:
-        return call_result.TriggerMessage(status="Accepted")
-
-
 @dataclass
 class _Session:
-    transaction_id: int
+    transaction_id: int | str  # 2.0.1 stations name their transactions
     target_wh: float
     delivered_wh: float
     battery_kwh: float
@@ -117,8 +82,11 @@ class _Session:
 
 
 class SimulatedCharger:
-    def __init__(self, identity: str, options: FleetOptions, rng: random.Random) -> None:
+    def __init__(
+        self, identity: str, options: FleetOptions, rng: random.Random, version: str = "1.6"
+    ) -> None:
         self.identity = identity
+        self.dialect = dialect(version, identity)
         self.options = options
         self.rng = rng
         self.max_kw = rng.choice([7.4, 11.0, 22.0])
@@ -144,7 +112,7 @@ class SimulatedCharger:
         self._wake.set()
         return True
 
-    def request_stop(self, transaction_id: int) -> bool:
+    def request_stop(self, transaction_id: int | str) -> bool:
         if self.session is None or self.session.transaction_id != transaction_id:
             return False
         self._stop_reason = "Remote"
@@ -172,9 +140,9 @@ class SimulatedCharger:
         while not self._finished():
             try:
                 async with websockets.connect(
-                    f"{self.options.url}/{self.identity}", subprotocols=["ocpp1.6"]
+                    f"{self.options.url}/{self.identity}", subprotocols=[self.dialect.subprotocol]
                 ) as ws:
-                    station = _Station(self.identity, ws, self)
+                    station = self.dialect.station(self.identity, ws, self)
                     reader = asyncio.create_task(station.start())
                     try:
                         await self._online(station)
@@ -185,11 +153,11 @@ class SimulatedCharger:
                 if self.clock is None:
                     await asyncio.sleep(min(5.0, self.options.interval_s))
 
-    async def _online(self, cp: _Station) -> None:
-        await cp.call(call.BootNotification("Simulated AC", "wattline", firmware_version="1.0"))
-        await cp.call(call.Heartbeat())
-        status = "Charging" if self.session else "Available"
-        await cp.call(call.StatusNotification(1, "NoError", status, timestamp=self._now()))
+    async def _online(self, cp: Any) -> None:
+        say = self.dialect
+        await cp.call(say.boot())
+        await cp.call(say.heartbeat())
+        await cp.call(say.status("Charging" if self.session else "Available", self._now()))
         while not self._finished():
             if self.session is None:
                 if self.options.auto_start:
@@ -204,27 +172,27 @@ class SimulatedCharger:
                 await self._start(cp)
             await self._charge(cp)
 
-    async def _start(self, cp: _Station) -> None:
+    async def _start(self, cp: Any) -> None:
+        say = self.dialect
         id_tag = self._remote_tag or f"TAG-{self.rng.randrange(1, 50):04d}"
-        await cp.call(call.StatusNotification(1, "NoError", "Preparing", timestamp=self._now()))
-        await cp.call(call.Authorize(id_tag))
-        started = await cp.call(
-            call.StartTransaction(1, id_tag, round(self.register_wh), self._now())
-        )
+        await cp.call(say.status("Preparing", self._now()))
+        await cp.call(say.authorize(id_tag))
+        transaction = await say.start(cp, id_tag, self.register_wh, self._now())
         target_kwh = self.rng.uniform(self.options.kwh_min, self.options.kwh_max)
         if self._target_kwh is not None:
             target_kwh, self._target_kwh = self._target_kwh, None
         self.session = _Session(
-            transaction_id=started.transaction_id,
+            transaction_id=transaction,
             target_wh=target_kwh * 1000,
             delivered_wh=0.0,
             battery_kwh=self.rng.choice([40.0, 60.0, 77.0]),
             soc=self.rng.uniform(10, 50),
         )
         self._remote_tag = None  # only now: a second RemoteStart meanwhile is Rejected
-        await cp.call(call.StatusNotification(1, "NoError", "Charging", timestamp=self._now()))
+        await cp.call(say.status("Charging", self._now()))
 
-    async def _charge(self, cp: _Station) -> None:
+    async def _charge(self, cp: Any) -> None:
+        say = self.dialect
         s = self.session
         assert s is not None
         faulted = self.rng.random() < self.options.fault_rate
@@ -241,37 +209,17 @@ class SimulatedCharger:
             s.delivered_wh += step_wh
             self.register_wh += step_wh
             s.soc = min(100.0, s.soc + step_wh / 10 / s.battery_kwh)
-            await cp.call(call.MeterValues(1, self._sample(power_kw), s.transaction_id))
+            reading = Reading(self._now(), self.register_wh, power_kw, s.soc)
+            await cp.call(say.meter(s.transaction_id, reading))
             if faulted and s.delivered_wh > s.target_wh / 2:
-                await cp.call(call.StatusNotification(1, "GroundFailure", "Faulted", self._now()))
+                await cp.call(say.status("Faulted", self._now(), "GroundFailure"))
                 break
-        await cp.call(
-            call.StopTransaction(
-                round(self.register_wh),
-                self._now(),
-                s.transaction_id,
-                reason=self._stop_reason or ("Other" if faulted else "EVDisconnected"),
-            )
-        )
+        reason = self._stop_reason or ("Other" if faulted else "EVDisconnected")
+        await cp.call(say.stop(s.transaction_id, self.register_wh, self._now(), reason))
         self._stop_reason = None
-        await cp.call(call.StatusNotification(1, "NoError", "Available", timestamp=self._now()))
+        await cp.call(say.status("Available", self._now()))
         self.session = None
         self.sessions_done += 1
-
-    def _sample(self, power_kw: float) -> list[dict]:
-        assert self.session is not None
-        values = [
-            {"value": f"{self.register_wh:.0f}", "unit": "Wh"},
-            {"value": f"{power_kw:.2f}", "measurand": "Power.Active.Import", "unit": "kW"},
-            {
-                "value": f"{power_kw * 1000 / VOLTAGE_V:.1f}",
-                "measurand": "Current.Import",
-                "phase": "L1",
-                "unit": "A",
-            },
-            {"value": f"{self.session.soc:.0f}", "measurand": "SoC", "location": "EV"},
-        ]
-        return [{"timestamp": self._now(), "sampledValue": values}]
 
 
 class Fleet:
@@ -279,7 +227,8 @@ class Fleet:
         rng = random.Random(options.seed)
         names = options.names or [f"{options.prefix}-{i:04d}" for i in range(1, options.count + 1)]
         self.chargers = [
-            SimulatedCharger(name, options, random.Random(rng.random())) for name in names
+            SimulatedCharger(name, options, random.Random(rng.random()), options.version_of(i))
+            for i, name in enumerate(names)
         ]
 
     async def run(self) -> None:

@@ -13,9 +13,13 @@ from wattline import cli
 from wattline.demo_history import plan
 
 
+@pytest.mark.parametrize("ocpp", ["1.6", "2.0.1"])
 @pytest.mark.parametrize("drop_rate", [0, 0.3], ids=["steady", "dropping-links"])
-async def test_simulated_chargers_charge_between_kwh_min_and_kwh_max(central, db_url, drop_rate):
+async def test_simulated_chargers_charge_between_kwh_min_and_kwh_max(
+    central, db_url, drop_rate, ocpp
+):
     options = FleetOptions(
+        ocpp=ocpp,
         count=3,
         url=f"ws://127.0.0.1:{central.port}/ocpp",
         kwh_min=1.0,
@@ -55,6 +59,8 @@ async def test_simulated_chargers_charge_between_kwh_min_and_kwh_max(central, db
         lambda: query(db_url, "SELECT DISTINCT status FROM wattline.connectors")
     )
     assert status == [{"status": "Available"}]
+    versions = query(db_url, "SELECT DISTINCT ocpp_version FROM wattline.charge_points")
+    assert versions == [{"ocpp_version": ocpp}]
     if drop_rate:  # the links did drop: more boots than chargers
         boots = "SELECT count(*) AS n FROM wattline.ocpp_messages WHERE action = 'BootNotification'"
         await eventually(lambda: query(db_url, boots)[0]["n"] > 2 * 3)
