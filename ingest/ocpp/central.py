@@ -3,6 +3,8 @@ wire, the charging service and writer, and operator commands in the version's ow
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -10,12 +12,21 @@ from typing import Any
 from ocpp.charge_point import camel_to_snake_case, serialize_as_dict, snake_to_camel_case
 
 from ingest.clock import TimeWindow
+from ingest.ocpp import normalise
 from ingest.ocpp.frames import FrameLog
 from ingest.ocpp.service import ChargingService
 from ingest.ocpp.wire import Wired
 from ingest.writer import Writer
 
 HEARTBEAT_INTERVAL_S = 300
+
+
+# The receive time used in place of a charger time outside the window, by central system (its
+# service), charge point and message: a re-sent StartTransaction must get the same start (and so
+# the same transaction), also on a new connection.
+_SUBSTITUTES: weakref.WeakKeyDictionary[ChargingService, OrderedDict[tuple, datetime]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def utcnow_iso() -> str:
@@ -44,6 +55,27 @@ class Central(Wired):
         self.service = service
         self.registration_status = registration_status
         self.time_window = time_window or TimeWindow()
+
+    def _charger_time(self, text: str, field: str, message: dict[str, Any]) -> datetime:
+        """A charger's own time in a StartTransaction, StopTransaction, StatusNotification or
+        TransactionEvent. Outside the window the message is still taken (a real session must
+        not be refused because the charger's clock is wrong), at the server's receive time, and
+        a reject row keeps the original."""
+        at = normalise.timestamp(text, field)
+        now = datetime.now(UTC)
+        problem = self.time_window.problem(at, now)
+        if problem is None:
+            return at
+        action = self.frames.last_call[0]
+        key = (self.id, action, text, repr(sorted(message.items())))
+        substitutes = _SUBSTITUTES.setdefault(self.service, OrderedDict())
+        now = substitutes.setdefault(key, now)
+        substitutes.move_to_end(key)
+        if len(substitutes) > 10_000:
+            substitutes.popitem(last=False)
+        reason = f"{field} {text} {problem}; stored at the server's receive time {now.isoformat()}"
+        self.frames.reject(reason)
+        return now
 
     async def send_command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send an operator command; its answer as a camelCase dict. Raises OCPPError for a

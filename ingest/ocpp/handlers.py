@@ -6,8 +6,6 @@ itself (frames, the frame log, error-code spelling, what no payload may hold) is
 from __future__ import annotations
 
 import logging
-import weakref
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,41 +16,13 @@ from ocpp.v16.enums import Action
 
 from ingest.ocpp import normalise
 from ingest.ocpp.central import HEARTBEAT_INTERVAL_S, Central, utcnow_iso
-from ingest.ocpp.service import ChargingService
 
 log = logging.getLogger(__name__)
-
-# The receive time used in place of a charger time outside the window, by central system (its
-# service), charge point and message: a re-sent StartTransaction must get the same start (and so
-# the same transaction), also on a new connection.
-_SUBSTITUTES: weakref.WeakKeyDictionary[ChargingService, OrderedDict[tuple, datetime]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class CentralSystemChargePoint(Central, ChargePoint):
     VERSION = "1.6"
     CALLS = call
-
-    def _charger_time(self, text: str, field: str, message: dict[str, Any]) -> datetime:
-        """A StartTransaction, StopTransaction or StatusNotification time. Outside the window
-        the message is still taken (a real session must not be refused because the charger's
-        clock is wrong), at the server's receive time, and a reject row keeps the original."""
-        at = normalise.timestamp(text, field)
-        now = datetime.now(UTC)
-        problem = self.time_window.problem(at, now)
-        if problem is None:
-            return at
-        action = self.frames.last_call[0]
-        key = (self.id, action, text, repr(sorted(message.items())))
-        substitutes = _SUBSTITUTES.setdefault(self.service, OrderedDict())
-        now = substitutes.setdefault(key, now)
-        substitutes.move_to_end(key)
-        if len(substitutes) > 10_000:
-            substitutes.popitem(last=False)
-        reason = f"{field} {text} {problem}; stored at the server's receive time {now.isoformat()}"
-        self.frames.reject(reason)
-        return now
 
     # -- charge point -> central system ----------------------------------------------------
 

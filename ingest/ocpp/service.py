@@ -53,6 +53,15 @@ def offline_transaction_id(
     return -(digest & 0x7FFFFFFF) - 1
 
 
+def transaction_id_201(charge_point_id: str, ocpp_transaction_id: str) -> int:
+    """The integer id of an OCPP 2.0.1 transaction, from the station's own string: the same for
+    every event of it, with or without the database (negative, as offline 1.6 ids; a collision
+    is resolved at insert, upsert_transaction_201)."""
+    key = f"2.0.1\x1f{charge_point_id}\x1f{ocpp_transaction_id}"
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+    return -(digest & 0x7FFFFFFF) - 1
+
+
 class ChargingService:
     def __init__(self, writer: Writer, lookup: Lookup) -> None:
         self.writer = writer
@@ -267,13 +276,85 @@ class ChargingService:
             self._add_samples(batch, cp, connector_id, transaction_id, samples, now)
         await self._write(batch, frames)
 
-    async def _connector_of(self, cp: str, transaction_id: int) -> int | None:
-        if (cp, transaction_id) in self._connectors:
-            return self._connectors[(cp, transaction_id)]
-        try:
-            row = await self.lookup.one(
-                ("transaction_connector", {"charge_point_id": cp, "transaction_id": transaction_id})
+    async def transaction_event(
+        self,
+        frames: FrameLog,
+        event: dict[str, Any],
+        connector_id: int | None,
+        id_tag: str | None,
+        samples: list[Sample | Rejected],
+    ) -> None:
+        """An OCPP 2.0.1 TransactionEvent (Started, Updated or Ended) in one batch: the event
+        row (once per seqNo), the transaction created or completed by whichever event comes
+        first, its readings, and for Ended the stop. ``event``: ocpp_transaction_id, event_type,
+        seq_no, time, trigger_reason, offline, stopped_reason."""
+        now = datetime.now(UTC)
+        cp = frames.charge_point_id
+        tx = event["ocpp_transaction_id"]
+        if connector_id is None:
+            connector_id = await self._connector_of_201(cp, tx)
+        else:
+            self._connectors[(cp, tx)] = connector_id
+        transaction_id = transaction_id_201(cp, tx)
+        register = next((s for s in samples if isinstance(s, Sample) and s.is_main_register), None)
+        batch = self._batch(frames, now)
+        batch.run(
+            "record_transaction_event",
+            {"charge_point_id": cp, "received_at": now, "evse_id": connector_id,
+             "id_token": id_tag, **event},
+        )  # fmt: skip
+        batch.run(
+            "upsert_transaction_201",
+            {
+                "transaction_id": transaction_id,
+                "charge_point_id": cp,
+                "connector_id": connector_id if connector_id is not None else 0,
+                "id_tag": id_tag,
+                # The start register: the first main-register reading the transaction reports.
+                "meter_start_wh": register.value if register is not None else None,
+                "started_at": event["time"],
+                "received_at": now,
+                "ocpp_transaction_id": tx,
+            },
+        )
+        if event["event_type"] == "Ended":
+            end = max(
+                (s for s in samples if isinstance(s, Sample) and s.is_main_register),
+                key=lambda s: s.time,
+                default=None,
             )
+            batch.run(
+                "stop_transaction_201",
+                {
+                    "charge_point_id": cp,
+                    "ocpp_transaction_id": tx,
+                    "stopped_at": event["time"],
+                    "received_at": now,
+                    "reason": event["stopped_reason"] or "Local",
+                    "meter_stop_wh": end.value if end is not None else None,
+                },
+            )
+        if connector_id is not None:
+            self._add_samples(batch, cp, connector_id, transaction_id, samples, now)
+        elif samples:
+            log.warning("%s: readings of transaction %s without an EVSE not stored", cp, tx)
+        await self._write(batch, frames)
+
+    async def _connector_of(self, cp: str, transaction_id: int) -> int | None:
+        params = {"charge_point_id": cp, "transaction_id": transaction_id}
+        return await self._connector((cp, transaction_id), "transaction_connector", params)
+
+    async def _connector_of_201(self, cp: str, tx: str) -> int | None:
+        params = {"charge_point_id": cp, "ocpp_transaction_id": tx}
+        return await self._connector((cp, tx), "transaction_connector_201", params)
+
+    async def _connector(self, key: tuple, query: str, params: dict) -> int | None:
+        """A transaction's connector: remembered, else looked up (None while the database is
+        away, or for a transaction it does not hold)."""
+        if key in self._connectors:
+            return self._connectors[key]
+        try:
+            row = await self.lookup.one((query, params))
         except DatabaseUnavailable:
             return None
         return row["connector_id"] if row else None

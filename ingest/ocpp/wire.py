@@ -97,6 +97,7 @@ class Wire:
         self.frames = frames
         self.spelling = spelling
         self.answer_unknown_types = False
+        self.checks = CHECKS
         self.pending: list[str] = []  # unique ids of our CALLs not answered yet
         # The payload of the CALL the library routes now (it routes one at a time), as parsed
         # and checked here, for handlers that read a field of CHECKS from it.
@@ -158,7 +159,7 @@ class Wire:
             await self._refuse(unique_id, "TypeConstraintViolation", "payload must be an object")
             return None
         self.payload = payload
-        hand_checked = CHECKS.get(action)
+        hand_checked = self.checks.get(action)
         if hand_checked is None:
             return frame
         check, field = hand_checked
@@ -222,6 +223,9 @@ class Wired:
 
     SPELLING: Callable[[str], str] = staticmethod(to_1_6_spelling)
     ANSWER_UNKNOWN_TYPES = False  # OCPP 2.0.1 answers them MessageTypeNotSupported
+    # The hand checks are 1.6's (string values); 2.0.1 MeterValues go through the library's
+    # schema, whose numbers and unitOfMeasure the hand check does not know.
+    HAND_CHECKED: dict[str, tuple[Callable[[dict], None], str]] = CHECKS
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -237,6 +241,7 @@ class Wired:
     ) -> None:
         self.wire = Wire(charge_point_id, connection, frames, type(self).SPELLING)
         self.wire.answer_unknown_types = self.ANSWER_UNKNOWN_TYPES
+        self.wire.checks = self.HAND_CHECKED
         super().__init__(  # type: ignore[call-arg]
             charge_point_id,
             self.wire,

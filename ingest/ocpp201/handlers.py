@@ -17,6 +17,7 @@ from ocpp.v201.enums import Action
 from ingest.ocpp import normalise
 from ingest.ocpp.central import HEARTBEAT_INTERVAL_S, Central, utcnow_iso
 from ingest.ocpp.frames import to_2_0_1_spelling
+from ingest.ocpp201 import values
 
 
 class CentralSystem201ChargePoint(Central, ChargePoint):
@@ -24,6 +25,7 @@ class CentralSystem201ChargePoint(Central, ChargePoint):
     CALLS = call
     SPELLING = staticmethod(to_2_0_1_spelling)
     ANSWER_UNKNOWN_TYPES = True
+    HAND_CHECKED = {}  # every 2.0.1 CALL is checked against the library's schema
 
     @on(Action.boot_notification)
     async def on_boot_notification(
@@ -53,9 +55,8 @@ class CentralSystem201ChargePoint(Central, ChargePoint):
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kwargs: Any
     ) -> call_result.StatusNotification:
         evse_id = normalise.connector_id(evse_id)
-        at = normalise.timestamp(timestamp, "timestamp")
-        if self.time_window.problem(at, datetime.now(UTC)) is not None:
-            at = datetime.now(UTC)  # as 1.6 does for a wrong clock, without its reject row yet
+        message = {"evse_id": evse_id, "connector_id": connector_id, "status": connector_status}
+        at = self._charger_time(timestamp, "timestamp", message)
         # 2.0.1 has no errorCode: a fault is the status Faulted, details come by NotifyEvent.
         await self.service.status(
             self.frames, evse_id, connector_status, "NoError", at, None, None, None
@@ -67,6 +68,49 @@ class CentralSystem201ChargePoint(Central, ChargePoint):
         status = await self.service.id_tag(id_token["id_token"])
         await self.service.seen(self.frames)
         return call_result.Authorize(id_token_info={"status": status})
+
+    @on(Action.transaction_event)
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        **kwargs: Any,
+    ) -> call_result.TransactionEvent:
+        # A clock outside the window: the event is kept at the receive time with a reject row,
+        # as 1.6 keeps a Start or Stop (a real session is never refused for a wrong clock).
+        at = self._charger_time(timestamp, "timestamp", {"seq_no": seq_no, **transaction_info})
+        evse = kwargs.get("evse")
+        connector_id = normalise.connector_id(evse["id"]) if evse else None
+        id_token = (kwargs.get("id_token") or {}).get("id_token")
+        samples = values.meter_values(
+            kwargs.get("meter_value") or [], self.time_window, datetime.now(UTC)
+        )
+        event = {
+            "ocpp_transaction_id": transaction_info["transaction_id"],
+            "event_type": event_type,
+            "seq_no": normalise.transaction_id(seq_no),  # an int32 column, checked as one
+            "time": at,
+            "trigger_reason": trigger_reason,
+            "offline": bool(kwargs.get("offline", False)),
+            "stopped_reason": transaction_info.get("stopped_reason"),
+        }
+        status = await self.service.id_tag(id_token) if id_token else None
+        await self.service.transaction_event(self.frames, event, connector_id, id_token, samples)
+        if status is None:
+            return call_result.TransactionEvent()
+        return call_result.TransactionEvent(id_token_info={"status": status})
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self, evse_id: int, meter_value: list[dict[str, Any]], **kwargs: Any
+    ) -> call_result.MeterValues:
+        connector_id = normalise.connector_id(evse_id)
+        samples = values.meter_values(meter_value, self.time_window, datetime.now(UTC))
+        await self.service.meter_values(self.frames, connector_id, None, samples)
+        return call_result.MeterValues()
 
     @on(Action.security_event_notification)
     async def on_security_event(

@@ -54,27 +54,20 @@ RETURNING coalesce(charger_transaction_id, id) AS id;
 -- While the database is away the charger is told an id made from the start's natural key
 -- (service.offline_transaction_id: 31 bits of a hash, negative), and the spool replays this.
 -- Two different starts can hash to the same id; the second must not be dropped. So the row
--- takes the first free id from the one the charger was told downwards (-1 after -2^31), and
+-- takes the first free id from the one the charger was told downwards (wattline.free_transaction_id: -1 after -2^31), and
 -- when that is not the told id, charger_transaction_id keeps the told one: the charger's later
 -- StopTransaction and MeterValues name it, and are matched by charge point and that id
 -- (stop_transaction, transaction_connector). A re-sent start finds its row by the natural key
 -- and keeps its id; if the row was numbered online first and the charger was told this id
 -- instead, this id becomes the one the charger knows it by. Two replays racing for the same
 -- free id: the loser's batch fails on the primary key and is retried, never dropped.
-WITH RECURSIVE probe (id, n) AS (
-    SELECT %(transaction_id)s::integer, 0
-    UNION ALL
-    SELECT CASE WHEN p.id = -2147483648 THEN -1 ELSE p.id - 1 END, p.n + 1
-      FROM probe p
-     WHERE p.n < 1000 AND EXISTS (SELECT 1 FROM wattline.transactions t WHERE t.id = p.id)
-)
 INSERT INTO wattline.transactions
        (id, charge_point_id, connector_id, id_tag, meter_start_wh, started_at, start_received_at,
         charger_transaction_id)
 OVERRIDING SYSTEM VALUE
 SELECT p.id, %(charge_point_id)s, %(connector_id)s, %(id_tag)s, %(meter_start_wh)s,
        %(started_at)s, %(received_at)s, nullif(%(transaction_id)s::integer, p.id)
-  FROM probe p ORDER BY p.n DESC LIMIT 1
+  FROM (SELECT wattline.free_transaction_id(%(transaction_id)s::integer) AS id) p
 ON CONFLICT ON CONSTRAINT transactions_start_key
    DO UPDATE SET meter_start_wh = coalesce(transactions.meter_start_wh, EXCLUDED.meter_start_wh),
                  charger_transaction_id = nullif(%(transaction_id)s::integer, transactions.id);
@@ -212,3 +205,49 @@ SELECT %(at)s, 'ocpp', %(charge_point_id)s, %(event)s, %(details)s::jsonb
  WHERE NOT EXISTS (SELECT FROM wattline.security_events
                     WHERE time = %(at)s AND source = 'ocpp' AND identity = %(charge_point_id)s
                       AND event = %(event)s);
+
+-- upsert_transaction_201 --
+-- An OCPP 2.0.1 TransactionEvent's transaction (0043): created by whichever event comes first,
+-- Started or not, under the integer id the ingest derived from (charge point, transactionId)
+-- (service.transaction_id_201; the first free one down from it if another transaction holds
+-- it, with charger_transaction_id keeping the derived one, which the meter values carry, as for
+-- 1.6's offline starts). A later event fills what an earlier one lacked: the id token (2.0.1 may
+-- authorize after the cable is plugged in), the start register, the connector.
+INSERT INTO wattline.transactions
+       (id, charge_point_id, connector_id, id_tag, meter_start_wh, started_at, start_received_at,
+        charger_transaction_id, ocpp_transaction_id)
+OVERRIDING SYSTEM VALUE
+SELECT p.id, %(charge_point_id)s, %(connector_id)s, %(id_tag)s, %(meter_start_wh)s,
+       %(started_at)s, %(received_at)s, nullif(%(transaction_id)s::integer, p.id),
+       %(ocpp_transaction_id)s
+  FROM (SELECT wattline.free_transaction_id(%(transaction_id)s::integer) AS id) p
+ON CONFLICT (charge_point_id, ocpp_transaction_id) WHERE ocpp_transaction_id IS NOT NULL
+   DO UPDATE SET id_tag = coalesce(transactions.id_tag, EXCLUDED.id_tag),
+                 meter_start_wh = coalesce(transactions.meter_start_wh, EXCLUDED.meter_start_wh),
+                 -- A Started that arrives after an Updated moves the start back to its time.
+                 started_at = least(transactions.started_at, EXCLUDED.started_at);
+
+-- stop_transaction_201 --
+-- TransactionEvent Ended: the stop time, stoppedReason, and the end register when the event
+-- carried one (else the report ends the session on the connector's last reading after the
+-- start, as for a 1.6 session without meterStop).
+UPDATE wattline.transactions
+   SET stopped_at = %(stopped_at)s,
+       stop_received_at = coalesce(stop_received_at, %(received_at)s),
+       stop_reason = %(reason)s,
+       meter_stop_wh = coalesce(%(meter_stop_wh)s, meter_stop_wh)
+ WHERE charge_point_id = %(charge_point_id)s AND ocpp_transaction_id = %(ocpp_transaction_id)s;
+
+-- record_transaction_event --
+-- Once per (station, transaction, seqNo): a re-sent event is not a second one.
+INSERT INTO wattline.transaction_events
+       (charge_point_id, ocpp_transaction_id, seq_no, event_type, time, received_at,
+        trigger_reason, offline, stopped_reason, evse_id, id_token)
+VALUES (%(charge_point_id)s, %(ocpp_transaction_id)s, %(seq_no)s, %(event_type)s, %(time)s,
+        %(received_at)s, %(trigger_reason)s, %(offline)s, %(stopped_reason)s, %(evse_id)s,
+        %(id_token)s)
+ON CONFLICT DO NOTHING;
+
+-- transaction_connector_201 --
+SELECT connector_id FROM wattline.transactions
+ WHERE charge_point_id = %(charge_point_id)s AND ocpp_transaction_id = %(ocpp_transaction_id)s;

@@ -65,11 +65,16 @@ def url_of(system: CentralSystem, identity: str) -> str:
 
 @asynccontextmanager
 async def charge_point(
-    system: CentralSystem, identity: str, cls: type[ChargePoint] = ChargePoint, **connect: Any
-) -> AsyncIterator[ChargePoint]:
-    """A connected ocpp-library charge point, serving the central system's calls."""
+    system: CentralSystem,
+    identity: str,
+    cls: type[Any] = ChargePoint,
+    subprotocol: str = "ocpp1.6",
+    **connect: Any,
+) -> AsyncIterator[Any]:
+    """A connected ocpp-library charge point (1.6, or a v201 ChargePoint with "ocpp2.0.1"),
+    serving the central system's calls."""
     async with websockets.connect(
-        url_of(system, identity), subprotocols=["ocpp1.6"], **connect
+        url_of(system, identity), subprotocols=[subprotocol], **connect
     ) as ws:
         client = cls(identity, ws)
         task = asyncio.create_task(client.start())
