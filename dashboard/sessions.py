@@ -80,10 +80,13 @@ def with_session_figures(frame: pl.DataFrame, report: pl.DataFrame) -> pl.DataFr
         *(pl.col(k).alias(v) for k, v in SESSION_FIGURES.items()),
         pl.col("currency").cast(pl.String),
     )
-    return frame.drop(*SESSION_FIGURES.values(), "currency", strict=False).join(
-        figures,
-        left_on=pl.col("transaction_id").cast(pl.Int64),
-        right_on="transaction_id",
-        how="left",
-        maintain_order="left",
+    # The figures stay where the status query put them (a table's columns must not move), and the
+    # join is on the column itself: joined on an expression, Polars keeps the right-hand key as a
+    # "transaction_id_right" column, which the Chargers page then showed.
+    added = [c for c in figures.columns if c not in frame.columns]
+    return (
+        frame.drop(*SESSION_FIGURES.values(), "currency", strict=False)
+        .with_columns(pl.col("transaction_id").cast(pl.Int64))
+        .join(figures, on="transaction_id", how="left", maintain_order="left")
+        .select(*frame.columns, *added)
     )

@@ -78,7 +78,17 @@ def test_live_session_takes_the_reports_figures_and_prefers_the_chargers_soc():
 
 
 def test_with_session_figures_fills_only_connectors_with_an_open_session():
-    status = pl.DataFrame({"connector_id": [1, 2], "transaction_id": [None, 7]})
+    # As dash_connector_status gives them: the view's own figures between other columns.
+    status = pl.DataFrame(
+        {
+            "connector_id": [1, 2],
+            "transaction_id": [None, 7],
+            "energy_since_start_kwh": [None, D("9.999")],
+            "estimated_cost": [None, D("99.99")],
+            "currency": [None, "XXX"],
+            "freshness": ["never", "live"],
+        }
+    )
     report = pl.DataFrame(
         {
             "transaction_id": [7],
@@ -92,6 +102,26 @@ def test_with_session_figures_fills_only_connectors_with_an_open_session():
     assert out["energy_since_start_kwh"].to_list() == [None, D("3.000")]
     assert out["estimated_cost"].to_list() == [None, D("37.50")]
     assert out["currency"].to_list() == [None, "INR"]
+    # The same columns in the same places: no join key left over, nothing moved.
+    assert out.columns == status.columns
+
+
+def test_with_session_figures_adds_the_figures_a_status_lacks():
+    status = pl.DataFrame({"connector_id": [1], "transaction_id": [7]})
+    report = pl.DataFrame(
+        {
+            "transaction_id": [7],
+            "energy_kwh": [D("3.000")],
+            "cost": [D("37.50")],
+            "currency": ["INR"],
+        }
+    )
+    out = sessions.with_session_figures(status, report)
+    assert out.columns == [
+        *("connector_id", "transaction_id"),
+        *("energy_since_start_kwh", "estimated_cost", "currency"),
+    ]
+    assert out.row(0) == (1, 7, D("3.000"), D("37.50"), "INR")
 
 
 def test_ranges():

@@ -52,6 +52,12 @@ def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
     one = sessions[sessions["transaction_id"] == 1].iloc[0]
     assert str(one["energy_kwh"]) == "10.111" and str(one["total"]) == "149.14"
     assert "2 session(s) started in this range" in text
+    # The live connector table carries the session's figures from the report, with no join key
+    # left over (it once showed a "transaction_id_right" column).
+    live = next(d.value for d in at.dataframe if "energy_since_start_kwh" in d.value.columns)
+    assert not [c for c in live.columns if c.endswith("_right")]
+    two = live[live["transaction_id"] == 2].iloc[0]
+    assert str(two["energy_since_start_kwh"]) == "3.000"
     assert "BootNotification" in text  # the OCPP log
     commands = at.dataframe[-1].value
     assert commands[["action", "status", "response"]].values.tolist() == [
