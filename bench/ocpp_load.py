@@ -146,14 +146,16 @@ def _dump_stacks(pid: int, log) -> None:
         log.write(f"py-spy dump failed: {exc}\n".encode())
 
 
-def _generators(port: int, chargers: int, rate: float, seconds: float, count: int, prefix: str):
+def _generators(
+    port: int, chargers: int, rate: float, seconds: float, count: int, prefix: str, ocpp: str
+):
     """``count`` generator processes sharing the charge points and the rate evenly."""
     procs, first = [], 0
     for i in range(count):
         n = chargers // count + (i < chargers % count)
         cmd = [sys.executable, "-m", "bench.ocpp_loadgen", "--port", str(port)]
         cmd += ["--chargers", str(n), "--first", str(first), "--rate", str(rate * n / chargers)]
-        cmd += ["--seconds", str(seconds), "--prefix", prefix]
+        cmd += ["--seconds", str(seconds), "--prefix", prefix, "--ocpp", ocpp]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}  # without the caller's: a lean process
         procs.append(
             subprocess.Popen(
@@ -200,6 +202,7 @@ def run(
     prefix: str = "LOAD",
     profile: Path | None = None,
     keep_log: Path | None = None,
+    ocpp: str = "1.6",
 ) -> dict:
     """Start the central system on ``url``'s database, load it, and return the measurements."""
     raise_open_file_limit(chargers + 1024)  # inherited by the server process
@@ -208,7 +211,7 @@ def run(
     try:
         with central_system(url, port, workdir) as server:
             idle = memory_kib(server.pid)
-            procs = _generators(port, chargers, rate, seconds, generators, prefix)
+            procs = _generators(port, chargers, rate, seconds, generators, prefix, ocpp)
             try:
                 for p in procs:
                     if p.stdout.readline().strip() != "ready":
@@ -287,7 +290,7 @@ def _count(url: str, prefix: str) -> dict:
     return {"meter_value_rows": values, "meter_values_frames": frames}
 
 
-def report(r: dict, chargers: int, rate: float, seconds: float) -> str:
+def report(r: dict, chargers: int, rate: float, seconds: float, ocpp: str = "1.6") -> str:
     def pct(cpu: float, per_message: bool = True) -> str:
         text = f"{cpu:.1f} s ({cpu / r['window_s'] * 100:.0f} % of a core"
         if per_message and r["acknowledged"]:
@@ -361,7 +364,7 @@ def report(r: dict, chargers: int, rate: float, seconds: float) -> str:
         ("server stopped cleanly (SIGINT)", "yes", ok(r["server_stopped_cleanly"]), ""),
     ]
     title = (
-        f"OCPP 1.6-J MeterValues load, {chargers:,} charge points, {seconds:.0f} s ({machine()})"
+        f"OCPP {ocpp} MeterValues load, {chargers:,} charge points, {seconds:.0f} s ({machine()})"
     )
     out = table(title, rows, ("measure", "target", "measured", "met"))
     if r["error_samples"]:
@@ -379,6 +382,7 @@ def main() -> None:
         "--profile", type=Path, help="py-spy the server into this file (.svg/.json/.txt)"
     )
     p.add_argument("--keep-log", type=Path, help="copy the server's log here")
+    p.add_argument("--ocpp", choices=["1.6", "2.0.1"], default="1.6", help="protocol version")
     args = p.parse_args()
     url = fresh_database("wattline_bench_ocpp")
     r = run(
@@ -389,8 +393,9 @@ def main() -> None:
         generators=args.generators,
         profile=args.profile,
         keep_log=args.keep_log,
+        ocpp=args.ocpp,
     )
-    print(report(r, args.chargers, args.rate, args.seconds))
+    print(report(r, args.chargers, args.rate, args.seconds, args.ocpp))
 
 
 if __name__ == "__main__":

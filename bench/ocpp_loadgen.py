@@ -1,4 +1,5 @@
-"""A lean OCPP 1.6-J load generator: many charge points on one asyncio loop, no ocpp library.
+"""A lean OCPP load generator (1.6-J or 2.0.1): many charge points on one asyncio loop, no
+ocpp library.
 
 Each charge point is an ``asyncio.Protocol`` with a hand-written WebSocket client: a fixed
 handshake, and client frames masked with the all-zero key (valid per RFC 6455, and it makes
@@ -30,7 +31,7 @@ VALUES_PER_MESSAGE = 4  # energy register, power, current, SoC: what ingest.ocpp
 _HANDSHAKE = (
     "GET /ocpp/{identity} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp{version}\r\n\r\n"
 )
 _ZERO_MASK = b"\x00\x00\x00\x00"
 _METER_VALUES = (
@@ -40,6 +41,21 @@ _METER_VALUES = (
     '{{"value":"{:.1f}","measurand":"Current.Import","phase":"L1","unit":"A"}},'
     '{{"value":"{:.0f}","measurand":"SoC","location":"EV"}}]}}]}}'
 )
+# The same four readings as OCPP 2.0.1 sends them: numbers, units in unitOfMeasure.
+_METER_VALUES_201 = (
+    '{{"evseId":1,"meterValue":[{{"timestamp":"{}","sampledValue":['
+    '{{"value":{:.0f},"unitOfMeasure":{{"unit":"Wh"}}}},'
+    '{{"value":{:.2f},"measurand":"Power.Active.Import","unitOfMeasure":{{"unit":"kW"}}}},'
+    '{{"value":{:.1f},"measurand":"Current.Import","phase":"L1","unitOfMeasure":{{"unit":"A"}}}},'
+    '{{"value":{:.0f},"measurand":"SoC","location":"EV","unitOfMeasure":{{"unit":"Percent"}}}}'
+    "]}}]}}"
+)
+BOOT = {
+    "1.6": '{"chargePointVendor":"wattline-bench","chargePointModel":"loadgen"}',
+    "2.0.1": '{"chargingStation":{"vendorName":"wattline-bench","model":"loadgen"},'
+    '"reason":"PowerUp"}',
+}
+METER_VALUES = {"1.6": _METER_VALUES, "2.0.1": _METER_VALUES_201}
 
 
 def client_frame(data: str | bytes, opcode: int = 0x1) -> bytes:
@@ -85,8 +101,9 @@ class Stats:
 
 
 class ChargePoint(asyncio.Protocol):
-    def __init__(self, identity: str, stats: Stats, period_s: float) -> None:
+    def __init__(self, identity: str, stats: Stats, period_s: float, ocpp: str = "1.6") -> None:
         self.identity = identity
+        self.ocpp = ocpp
         self.stats = stats
         self.period_h = period_s / 3600
         self.transport: asyncio.Transport | None = None
@@ -155,8 +172,7 @@ class ChargePoint(asyncio.Protocol):
 
     def boot(self) -> asyncio.Future:
         self.booted = asyncio.get_running_loop().create_future()
-        payload = '{"chargePointVendor":"wattline-bench","chargePointModel":"loadgen"}'
-        self._send_call("BootNotification", payload, time.perf_counter())
+        self._send_call("BootNotification", BOOT[self.ocpp], time.perf_counter())
         return self.booted
 
     def due(self, at: float) -> None:
@@ -180,7 +196,7 @@ class ChargePoint(asyncio.Protocol):
         power_kw = 7.4
         self._register_wh += power_kw * 1000 * self.period_h
         self._soc = self._soc + 0.01 if self._soc < 99 else 20.0
-        payload = _METER_VALUES.format(
+        payload = METER_VALUES[self.ocpp].format(
             _iso_ms(unix_ms), self._register_wh, power_kw, power_kw * 1000 / 230, self._soc
         )
         self.stats.sent += 1
@@ -221,7 +237,13 @@ class ChargePoint(asyncio.Protocol):
 
 
 async def _open(
-    host: str, port: int, identities: list[str], stats: Stats, period_s: float, parallel: int
+    host: str,
+    port: int,
+    identities: list[str],
+    stats: Stats,
+    period_s: float,
+    parallel: int,
+    ocpp: str = "1.6",
 ) -> list[ChargePoint]:
     """Connect and boot every charge point, ``parallel`` handshakes at a time."""
     loop = asyncio.get_running_loop()
@@ -230,12 +252,11 @@ async def _open(
 
     async def one(identity: str) -> None:
         async with gate:
-            cp = ChargePoint(identity, stats, period_s)
+            cp = ChargePoint(identity, stats, period_s, ocpp)
             try:
                 await loop.create_connection(lambda: cp, host, port)
-                cp.transport.write(
-                    _HANDSHAKE.format(identity=identity, host=host, port=port).encode()
-                )
+                handshake = _HANDSHAKE.format(identity=identity, host=host, port=port, version=ocpp)
+                cp.transport.write(handshake.encode())
                 await asyncio.wait_for(cp.opened, 30)
                 stats.connected += 1
                 await asyncio.wait_for(cp.boot(), 30)
@@ -297,6 +318,7 @@ async def generate(
     parallel: int = 100,
     drain_s: float = 10.0,
     go=None,
+    ocpp: str = "1.6",
 ) -> dict:
     """Connect, boot, run the schedule; the result as a dict. ``go`` (an async callable) is
     awaited between booting and the schedule, for a coordinator to start several at once."""
@@ -306,7 +328,7 @@ async def generate(
     period_s = chargers / rate
     identities = [f"{prefix}-{i:06d}" for i in range(first, first + chargers)]
     cpu0, opening = _cpu_s(), time.perf_counter()
-    cps = await _open(host, port, identities, stats, period_s, parallel)
+    cps = await _open(host, port, identities, stats, period_s, parallel, ocpp)
     connect_s = time.perf_counter() - opening
     if go is not None:
         await go()
@@ -340,6 +362,7 @@ def main() -> None:
     p.add_argument("--rate", type=float, required=True, help="MeterValues/s from this process")
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--prefix", default="LOAD")
+    p.add_argument("--ocpp", choices=sorted(BOOT), default="1.6")
     args = p.parse_args()
 
     async def go() -> None:
@@ -357,6 +380,7 @@ def main() -> None:
             seconds=args.seconds,
             prefix=args.prefix,
             first=args.first,
+            ocpp=args.ocpp,
             go=go,
         )
     )
