@@ -38,9 +38,10 @@ def _value_text(value: Any, multiplier: Any) -> str | None:
 
 
 def as_1_6(raw: dict[str, Any]) -> dict[str, Any]:
-    """A 2.0.1 sampled value (snake_case keys, as the ocpp library hands them over) in 1.6's
-    shape, for ``normalise.sampled_value``."""
-    unit = raw.get("unit_of_measure") or {}
+    """A 2.0.1 sampled value in 1.6's shape, for ``normalise.sampled_value``: with snake_case
+    keys as the ocpp library hands them over (TransactionEvent) or camelCase as they came off
+    the wire (MeterValues, checked by hand)."""
+    unit = raw.get("unitOfMeasure") or raw.get("unit_of_measure") or {}
     multiplier = unit.get("multiplier", 0)
     text = _value_text(raw.get("value"), multiplier)
     shaped = {
@@ -55,11 +56,13 @@ def as_1_6(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def meter_values(
-    meter_value: list[dict[str, Any]], window: TimeWindow, now: datetime
+    meter_value: list[dict[str, Any]], window: TimeWindow, now: datetime, camel: bool = False
 ) -> list[Sample | Rejected]:
-    """Every sampled value of a 2.0.1 meterValue list (MeterValues or a TransactionEvent)."""
+    """Every sampled value of a 2.0.1 meterValue list (MeterValues or a TransactionEvent);
+    ``camel``: the list as it came off the wire, not re-keyed by the library."""
+    key = "sampledValue" if camel else "sampled_value"
     shaped = [
-        {"timestamp": e["timestamp"], "sampled_value": list(map(as_1_6, e["sampled_value"]))}
+        {"timestamp": e["timestamp"], "sampled_value": list(map(as_1_6, e[key]))}
         for e in meter_value
     ]
     return normalise.meter_values(shaped, window, now)
