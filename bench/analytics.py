@@ -154,7 +154,7 @@ def naive_report(url: str, lo: datetime, hi: datetime, limit: int) -> Measured:
         vehicles = {
             r["id_tag"]: r for r in conn.execute(queries.get("report_vehicles"), {"ids": None})
         }
-        window = {"lo": lo, "hi": hi, "ids": None}
+        window = {"lo": lo, "hi": hi, "ids": None, "scan_from": lo, "scan_to": "infinity"}
         transactions = conn.execute(queries.get("report_transactions"), window).fetchall()[:limit]
         answer = {}
         for t in transactions:
