@@ -28,7 +28,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA wattline TO wattline_reader;
 -- Password hashes are nobody's business but the central system's.
 REVOKE SELECT ON wattline.charge_points FROM wattline_reader;
 GRANT SELECT (id, vendor, model, serial, firmware, registration_status, first_seen_at,
-              last_boot_at, last_seen_at, max_power_kw, site, timezone)
+              last_boot_at, last_seen_at, max_power_kw, site, timezone, ocpp_version)
     ON wattline.charge_points TO wattline_reader;
 
 -- Frames and commands can carry secrets (a ChangeConfiguration's AuthorizationKey, id tags, which

@@ -125,10 +125,10 @@ else:
         reset_type = st.selectbox("Reset type", ["Soft", "Hard"], key="cmd_reset")
         message = st.selectbox("Message (Trigger)", commands.TRIGGER_MESSAGES, key="cmd_msg")
         if st.form_submit_button("Send"):
-            # The id the charger knows its transaction by, which RemoteStop must carry.
-            open_tx = connectors.filter(pl.col("connector_id") == connector)[
-                "charger_transaction_id"
-            ].drop_nulls()
+            version = cache.scalar(dsn, "dash_charge_point_version", charge_point_id=cp_id)
+            # The id the charger knows its transaction by, which a remote stop must carry.
+            column = "station_transaction_id" if version == "2.0.1" else "charger_transaction_id"
+            open_tx = connectors.filter(pl.col("connector_id") == connector)[column].drop_nulls()
             try:
                 body = commands.payload(
                     label,
@@ -137,11 +137,16 @@ else:
                     transaction_id=open_tx[0] if len(open_tx) else None,
                     reset_type=reset_type,
                     requested_message=message,
+                    version=version or "1.6",
                 )
                 operator = st.session_state["operator"]
-                command_id = commands.request(config.writer_url, cp_id, label, body, operator)
+                command_id = commands.request(
+                    config.writer_url, cp_id, label, body, operator, version or "1.6"
+                )
                 cache.frame.clear()
-                st.success(f"Command {command_id} requested: {commands.ACTIONS[label]}")
+                st.success(
+                    f"Command {command_id} requested: {commands.action(label, version or '1.6')}"
+                )
             except ValueError as exc:
                 st.error(str(exc))
 

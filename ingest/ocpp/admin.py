@@ -14,7 +14,11 @@ from psycopg.types.json import Jsonb
 from ingest.ocpp.auth import hash_password, identity_from
 from sql import db, queries
 
-ACTIONS = (
+# Commands an operator may send. Reset, UnlockConnector, ChangeAvailability and TriggerMessage
+# exist in both versions (with each version's payload); the rest in one only. The connection
+# sends a command in its own version's message and schema (Central.send_command): a 1.6 action
+# to a 2.0.1 station, or a payload of the wrong shape, fails with the reason in the row.
+ACTIONS_1_6 = (
     "RemoteStartTransaction",
     "RemoteStopTransaction",
     "Reset",
@@ -24,6 +28,18 @@ ACTIONS = (
     "GetConfiguration",
     "TriggerMessage",
 )
+ACTIONS_2_0_1 = (
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+    "Reset",
+    "UnlockConnector",
+    "ChangeAvailability",
+    "GetVariables",
+    "SetVariables",
+    "TriggerMessage",
+    "GetBaseReport",
+)
+ACTIONS = (*ACTIONS_1_6, *(a for a in ACTIONS_2_0_1 if a not in ACTIONS_1_6))
 
 
 def save_charge_point(

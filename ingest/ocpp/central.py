@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from ocpp.charge_point import camel_to_snake_case, serialize_as_dict, snake_to_camel_case
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 
 from ingest.clock import TimeWindow
 from ingest.ocpp import normalise
@@ -87,4 +92,5 @@ class Central(Wired):
             raise ValueError(f"{action} is not an OCPP {self.VERSION} command")
         request = message(**camel_to_snake_case(payload))
         response = await self.call(request, suppress=False)  # type: ignore[attr-defined]
-        return snake_to_camel_case(serialize_as_dict(response))
+        # As it came on the wire: optional fields the charge point left out stay out.
+        return snake_to_camel_case(remove_nones(serialize_as_dict(response)))

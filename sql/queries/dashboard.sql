@@ -14,6 +14,11 @@ SELECT cp.id AS charge_point_id, cp.vendor, cp.model, cp.site, cp.last_seen_at,
          ON m.charge_point_id = c.charge_point_id AND m.connector_id = c.connector_id
  ORDER BY cp.id, c.connector_id;
 
+-- dash_charge_point_version --
+-- The OCPP version the charge point last booted with: the commands' messages depend on it.
+SELECT coalesce(ocpp_version, '1.6') AS ocpp_version FROM wattline.charge_points
+ WHERE id = %(charge_point_id)s;
+
 -- dash_charger_summary --
 SELECT charge_point_id, vendor, model, site, registration_status, last_seen_at, sessions,
        energy_kwh, last_stop_at, last_error_code, last_error_at
@@ -23,10 +28,11 @@ SELECT charge_point_id, vendor, model, site, registration_status, last_seen_at, 
 -- dash_connector_status --
 -- The live meter status of one charge point's connectors. charger_transaction_id is the id the
 -- charger knows the open transaction by (a renumbered offline start keeps its own: ocpp.sql),
--- which is what a RemoteStopTransaction must carry.
+-- which is what a RemoteStopTransaction must carry; a 2.0.1 station's RequestStopTransaction
+-- carries its own string, station_transaction_id.
 SELECT s.connector_id, s.status, s.meter_kwh, s.meter_at, s.meter_age, s.freshness,
        s.transaction_id, coalesce(t.charger_transaction_id, t.id) AS charger_transaction_id,
-       s.started_at, s.duration
+       t.ocpp_transaction_id AS station_transaction_id, s.started_at, s.duration
   FROM wattline.connector_meter_status s
   LEFT JOIN wattline.transactions t ON t.id = s.transaction_id
  WHERE s.charge_point_id = %(charge_point_id)s
