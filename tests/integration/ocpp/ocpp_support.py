@@ -118,3 +118,17 @@ async def eventually(check: Callable[[], Any | Awaitable[Any]], timeout: float =
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
         await asyncio.sleep(0.05)
+
+
+def finished_commands(db_url: str, count: int) -> Callable[[], list[dict[str, Any]] | None]:
+    """For ``eventually``: the commands no longer requested or sent, once there are ``count``."""
+
+    def check() -> list[dict[str, Any]] | None:
+        rows = query(
+            db_url,
+            "SELECT action, status, response, error FROM wattline.commands"
+            " WHERE status NOT IN ('requested', 'sent') ORDER BY id",
+        )
+        return rows if len(rows) == count else None
+
+    return check

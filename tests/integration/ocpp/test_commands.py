@@ -8,7 +8,7 @@ import asyncio
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
-from ocpp_support import charge_point, eventually, execute, query
+from ocpp_support import charge_point, eventually, execute, finished_commands, query
 
 
 class Wallbox(ChargePoint):
@@ -36,31 +36,19 @@ def _request(db_url: str, action: str, payload: str = "{}") -> None:
     )
 
 
-def _finished(db_url: str, count: int):
-    def check():
-        rows = query(
-            db_url,
-            "SELECT action, status, response, error FROM wattline.commands"
-            " WHERE status NOT IN ('requested', 'sent') ORDER BY id",
-        )
-        return rows if len(rows) == count else None
-
-    return check
-
-
 async def test_commands_reach_the_charge_point_and_their_answers_are_stored(central, db_url):
     execute(db_url, "INSERT INTO wattline.charge_points (id) VALUES ('CP-C')")
     _request(db_url, "Reset", '{"type": "Soft"}')  # requested before the charge point connects
     await eventually(central.commands.listening.is_set)
     async with charge_point(central, "CP-C", Wallbox):
-        (reset,) = await eventually(_finished(db_url, 1))
+        (reset,) = await eventually(finished_commands(db_url, 1))
         assert (reset["status"], reset["response"]) == ("answered", {"status": "Accepted"})
 
         _request(db_url, "GetConfiguration", '{"key": ["HeartbeatInterval"]}')
         _request(db_url, "UnlockConnector", '{"connectorId": 1}')  # the charge point has no handler
         _request(db_url, "TriggerMessage", '{"requestedMessage": "Teapot"}')  # not in the schema
         _request(db_url, "ChangeAvailability", '{"connectorId": 0, "type": "Inoperative"}')
-        done = await eventually(_finished(db_url, 5), timeout=8)
+        done = await eventually(finished_commands(db_url, 5), timeout=8)
 
     config, unlock, trigger, availability = done[1:]
     assert config["status"] == "answered"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ocpp_support import charge_point, eventually, execute, query
+from ocpp_support import charge_point, eventually, execute, finished_commands
 
 from dashboard import commands as dashboard_commands
 from ingest.ocpp.admin import ACTIONS_2_0_1, request_command
@@ -46,18 +46,6 @@ COMMANDS = [
 ]  # fmt: skip
 
 
-def _done(db_url: str, count: int):
-    def check():
-        rows = query(
-            db_url,
-            "SELECT action, status, response, error FROM wattline.commands"
-            " WHERE status NOT IN ('requested', 'sent') ORDER BY id",
-        )
-        return rows if len(rows) == count else None
-
-    return check
-
-
 async def test_every_2_0_1_command_reaches_the_station_and_its_answer_is_stored(central, db_url):
     assert sorted(a for a, _ in COMMANDS) == sorted(ACTIONS_2_0_1)
     execute(db_url, "INSERT INTO wattline.charge_points (id) VALUES ('CP-V2')")
@@ -73,7 +61,7 @@ async def test_every_2_0_1_command_reaches_the_station_and_its_answer_is_stored(
         # A 1.6 action, and a 2.0.1 one with a 1.6 payload: each fails with its reason.
         request_command(db_url, "CP-V2", "RemoteStartTransaction", {"idTag": "T"}, "tester")
         request_command(db_url, "CP-V2", "Reset", {"type": "Soft"}, "tester")
-        rows = await eventually(_done(db_url, len(COMMANDS) + 2), timeout=20)
+        rows = await eventually(finished_commands(db_url, len(COMMANDS) + 2), timeout=20)
     answered = {r["action"]: r["response"] for r in rows[: len(COMMANDS)]}
     assert [r["status"] for r in rows[: len(COMMANDS)]] == ["answered"] * len(COMMANDS)
     assert answered["RequestStartTransaction"] == {"status": "Accepted"}
