@@ -225,7 +225,12 @@ def _client_tls(pki: dict[str, Path], cert: str | None = None) -> ssl.SSLContext
     return context
 
 
-async def test_profiles_2_and_3_need_tls_and_profile_3_its_own_certificate(db_url, tmp_path):
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_profiles_2_and_3_need_tls_and_profile_3_its_own_certificate(
+    db_url, tmp_path, version
+):
+    """The same for both OCPP versions: the checks are the handshake's, before any frame."""
+    proto = {"subprotocols": [f"ocpp{version}"]}
     pki = _make_pki(tmp_path)
     admin.save_charge_point(db_url, "CP-CERT", None, 3)
     admin.save_charge_point(db_url, "CP-TLS", "tls-pass", 2)
@@ -235,21 +240,23 @@ async def test_profiles_2_and_3_need_tls_and_profile_3_its_own_certificate(db_ur
     async with running(config, db_url) as central:
         url = url_of(central, "CP-CERT").replace("ws://", "wss://")
         own = {"ssl": _client_tls(pki, "CP-CERT")}
-        async with websockets.connect(url, **OCPP, **own) as real:
-            assert await _status_of(url, ssl=_client_tls(pki)) == 403  # no certificate
+        async with websockets.connect(url, **proto, **own) as real:
+            assert real.subprotocol == f"ocpp{version}"
+            assert await _status_of(url, ssl=_client_tls(pki), **proto) == 403  # no certificate
             # A good certificate, but another charge point's.
-            assert await _status_of(url, ssl=_client_tls(pki, "CP-OTHER")) == 403
+            assert await _status_of(url, ssl=_client_tls(pki, "CP-OTHER"), **proto) == 403
             # The right name, signed by a CA we do not trust: no TLS session at all.
             with pytest.raises((ssl.SSLError, OSError, websockets.InvalidHandshake)):
-                async with websockets.connect(url, **OCPP, ssl=_client_tls(pki, "CP-CERT-FORGED")):
+                async with websockets.connect(url, **proto, ssl=_client_tls(pki, "CP-CERT-FORGED")):
                     pass
             await real.send('[2,"1","Heartbeat",{}]')
             assert (await real.recv()).startswith('[3,"1"')
         tls_url = url_of(central, "CP-TLS").replace("ws://", "wss://")
         login = basic_auth("CP-TLS", "tls-pass")
         async with websockets.connect(
-            tls_url, **OCPP, ssl=_client_tls(pki), additional_headers=login
+            tls_url, **proto, ssl=_client_tls(pki), additional_headers=login
         ) as ws:
+            assert ws.subprotocol == f"ocpp{version}"
             await ws.send('[2,"2","Heartbeat",{}]')
             assert (await ws.recv()).startswith('[3,"2"')
         await central.security.flush()
@@ -259,8 +266,8 @@ async def test_profiles_2_and_3_need_tls_and_profile_3_its_own_certificate(db_ur
     # Without TLS (a plain ws:// server) profile 2 and 3 charge points are refused outright.
     async with running(_config(tmp_path / "plain"), db_url) as plain:
         login = basic_auth("CP-TLS", "tls-pass")
-        assert await _status_of(url_of(plain, "CP-TLS"), additional_headers=login) == 403
-        assert await _status_of(url_of(plain, "CP-CERT")) == 403
+        assert await _status_of(url_of(plain, "CP-TLS"), additional_headers=login, **proto) == 403
+        assert await _status_of(url_of(plain, "CP-CERT"), **proto) == 403
         async with charge_point(plain, "CP-OTHER") as other:  # profile 1 still connects
             assert await _beats(other)
 
