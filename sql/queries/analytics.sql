@@ -149,7 +149,8 @@ SELECT e.bucket, e.charge_point_id, sum(e.energy_wh) AS energy_wh, sum(e.reading
 
 -- charger_availability --
 -- Per connector over [lo, hi): time in a usable status (Available, Preparing, Charging,
--- Suspended*, Finishing, Reserved) against time Unavailable or Faulted, from the status history.
+-- Suspended*, Finishing, Reserved; OCPP 2.0.1's Occupied) against time Unavailable or Faulted
+-- (names both versions share), from the status history.
 -- The status in force at lo counts from lo; time before a connector's first known status is
 -- unknown and left out. Charge points: a list, or NULL for all.
 WITH carried AS (

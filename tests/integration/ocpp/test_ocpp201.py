@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import websockets
@@ -16,6 +17,7 @@ from ocpp_support import TEST_CONFIG, charge_point, execute, query, running, url
 from websockets.exceptions import InvalidStatus
 
 from ingest.ocpp.auth import hash_password
+from sql import db, queries
 
 T0 = "2024-01-27T09:45:00Z"
 
@@ -214,3 +216,32 @@ async def test_a_command_of_the_other_version_fails_with_a_reason(central):
                 await station.send_command("RemoteStartTransaction", {"idTag": "TAG-1"})
         finally:
             task.cancel()
+
+
+async def test_2_0_1_statuses_count_as_1_6_ones_in_availability_and_faults(central, db_url):
+    """2.0.1 has fewer connector states (Occupied for Preparing..Finishing): the reports that
+    read statuses tell usable from down by Unavailable and Faulted, which both versions share."""
+    async with websockets.connect(url_of(central, "CP-ST"), subprotocols=["ocpp2.0.1"]) as ws:
+        client = ChargePoint201("CP-ST", ws)
+        task = asyncio.create_task(client.start())
+        try:
+            for at, status in (("09:00", "Available"), ("09:15", "Occupied"),
+                               ("09:45", "Faulted"), ("10:00", "Available")):  # fmt: skip
+                stamp = f"2024-01-27T{at}:00Z"
+                await client.call(call.StatusNotification(stamp, status, evse_id=1, connector_id=1))
+        finally:
+            task.cancel()
+    lo = datetime(2024, 1, 27, 9, tzinfo=UTC)
+    hi = datetime(2024, 1, 27, 10, tzinfo=UTC)
+    with db.connect(db_url) as conn:
+        (row,) = conn.execute(
+            queries.get("charger_availability"), {"lo": lo, "hi": hi, "charge_point_ids": ["CP-ST"]}
+        ).fetchall()
+        # By hand: Available 15 min + Occupied 30 min up, Faulted 15 min down: 75.0 %.
+        assert (row["up_s"], row["down_s"], str(row["availability_pct"])) == (2700, 900, "75.0")
+        execute(
+            db_url,
+            "UPDATE wattline.connectors SET status = 'Faulted' WHERE charge_point_id = 'CP-ST'",
+        )
+        faulted = conn.execute(queries.get("dash_overview")).fetchone()["faulted"]
+    assert faulted == 1
