@@ -62,6 +62,15 @@ def transaction_id_201(charge_point_id: str, ocpp_transaction_id: str) -> int:
     return -(digest & 0x7FFFFFFF) - 1
 
 
+def _unplaced(sample: Sample, reason: str) -> Rejected:
+    raw = {
+        "timestamp": sample.time.isoformat(), "value": str(sample.value),
+        "measurand": sample.measurand, "phase": sample.phase, "location": sample.location,
+        "context": sample.context, "unit": sample.unit,
+    }  # fmt: skip
+    return Rejected(reason, raw)
+
+
 class ChargingService:
     def __init__(self, writer: Writer, lookup: Lookup) -> None:
         self.writer = writer
@@ -334,10 +343,12 @@ class ChargingService:
                     "meter_stop_wh": end.value if end is not None else None,
                 },
             )
-        if connector_id is not None:
-            self._add_samples(batch, cp, connector_id, transaction_id, samples, now)
-        elif samples:
-            log.warning("%s: readings of transaction %s without an EVSE not stored", cp, tx)
+        if connector_id is None:
+            # No event has named the EVSE yet (2.0.1 requires it in the first): the readings
+            # cannot be placed in a connector's series, so they are kept as rejects, not lost.
+            reason = f"transaction {tx}: no EVSE known for its readings yet"
+            samples = [s if isinstance(s, Rejected) else _unplaced(s, reason) for s in samples]
+        self._add_samples(batch, cp, connector_id or 0, transaction_id, samples, now)
         await self._write(batch, frames)
 
     async def _connector_of(self, cp: str, transaction_id: int) -> int | None:

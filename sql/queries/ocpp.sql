@@ -224,6 +224,10 @@ SELECT p.id, %(charge_point_id)s, %(connector_id)s, %(id_tag)s, %(meter_start_wh
 ON CONFLICT (charge_point_id, ocpp_transaction_id) WHERE ocpp_transaction_id IS NOT NULL
    DO UPDATE SET id_tag = coalesce(transactions.id_tag, EXCLUDED.id_tag),
                  meter_start_wh = coalesce(transactions.meter_start_wh, EXCLUDED.meter_start_wh),
+                 -- Connector 0 stands for "no EVSE named yet": the first event that names one.
+                 connector_id = CASE WHEN transactions.connector_id = 0
+                                     THEN EXCLUDED.connector_id
+                                     ELSE transactions.connector_id END,
                  -- A Started that arrives after an Updated moves the start back to its time.
                  started_at = least(transactions.started_at, EXCLUDED.started_at);
 

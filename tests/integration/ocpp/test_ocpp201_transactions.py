@@ -294,3 +294,31 @@ async def test_transaction_events_while_the_database_is_away(template_db, tmp_pa
         assert len(query(url, "SELECT 1 FROM wattline.transaction_events")) == 2
     finally:
         drop_database(name)
+
+
+async def test_readings_before_the_evse_is_named_are_kept_and_the_connector_filled_in(
+    central, db_url
+):
+    _set_up(db_url, "CP-NOEVSE")
+    async with station(central, "CP-NOEVSE") as client:
+        # Against the spec, the Started names no EVSE: its reading cannot go in a series.
+        await client.call(
+            _event("Started", 0, "09:00", "TX-N", "CablePluggedIn",
+                   meter_value=_register("09:00", 800, "Transaction.Begin"))
+        )  # fmt: skip
+        await client.call(
+            _event("Updated", 1, "09:10", "TX-N", "MeterValuePeriodic",
+                   evse={"id": 1, "connectorId": 1},
+                   meter_value=_register("09:10", 1800, "Sample.Periodic"))
+        )  # fmt: skip
+    (tx,) = query(
+        db_url,
+        "SELECT connector_id, meter_start_wh FROM wattline.transactions"
+        " WHERE charge_point_id = 'CP-NOEVSE'",
+    )
+    assert (tx["connector_id"], tx["meter_start_wh"]) == (1, Decimal("800"))
+    (reject,) = query(db_url, "SELECT key, reason, raw FROM wattline.ingest_rejects")
+    assert reject["key"] == "CP-NOEVSE/MeterValues" and "no EVSE known" in reject["reason"]
+    assert '"800"' in reject["raw"]
+    values = query(db_url, "SELECT connector_id, value FROM wattline.meter_values")
+    assert [(v["connector_id"], v["value"]) for v in values] == [(1, Decimal("1800"))]
