@@ -105,15 +105,25 @@ def page(
     """One page of the session report, newest first, and how many sessions match ``filters``
     (PAGE_FILTERS; None or absent: no filter): the API's session list and the dashboard's
     transactions table, priced by the same code as the CLI's report."""
+    rows = _page_rows(conn, limit, offset, filters)
+    ids = [r["transaction_id"] for r in rows]
+    total = rows[0]["total"] if rows else 0
+    return of(conn, ids), total
+
+
+def count(conn: psycopg.Connection, **filters: object) -> int:
+    """How many sessions match ``filters`` (as ``page``), without building any report."""
+    rows = _page_rows(conn, 1, 0, filters)
+    return rows[0]["total"] if rows else 0
+
+
+def _page_rows(conn: psycopg.Connection, limit: int, offset: int, filters: dict) -> list[dict]:
     unknown = set(filters) - set(PAGE_FILTERS)
     if unknown:
         raise TypeError(f"unknown session filters: {sorted(unknown)}")
     params = dict.fromkeys(PAGE_FILTERS) | filters | {"limit": limit, "offset": offset}
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(queries.get("report_session_page"), params).fetchall()
-    ids = [r["transaction_id"] for r in rows]
-    total = rows[0]["total"] if rows else 0
-    return of(conn, ids), total
+        return cur.execute(queries.get("report_session_page"), params).fetchall()
 
 
 def of(conn: psycopg.Connection, ids: list[int]) -> pl.DataFrame:

@@ -64,6 +64,12 @@ def session_page(dsn: str, limit: int, offset: int, **filters: Any) -> tuple[pl.
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def session_count(dsn: str, **filters: Any) -> int:
+    with reader_pool(dsn).connection() as conn:
+        return session_report_job.count(conn, **filters)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def sessions_of(dsn: str, ids: tuple[int, ...]) -> pl.DataFrame:
     with reader_pool(dsn).connection() as conn:
         return session_report_job.of(conn, list(ids))

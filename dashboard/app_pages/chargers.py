@@ -89,8 +89,8 @@ live_connectors()
 
 st.markdown("**Transactions**")
 lo, hi = range_picker("tx_range")
-# The first page's count: the page number input needs it before the page is chosen.
-_, total = cache.session_page(dsn, 1, 0, charge_point_id=cp_id, lo=lo, hi=hi)
+# The count first: the page number input needs it before the page is chosen.
+total = cache.session_count(dsn, charge_point_id=cp_id, lo=lo, hi=hi)
 pages = data.page_count(total, PAGE_SIZE)
 page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="tx_page")
 transactions, _ = cache.session_page(
