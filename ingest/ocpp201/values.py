@@ -22,13 +22,15 @@ MAX_MULTIPLIER = 9  # unitOfMeasure.multiplier is an integer; beyond this no met
 
 
 def _value_text(value: Any, multiplier: Any) -> str | None:
-    """The number as 1.6 would have sent it, the multiplier applied; None if it is not one."""
+    """The number as 1.6 would have sent it, the multiplier applied; None if it is not one,
+    "NaN" (rejected by the normaliser) for a multiplier the server will not apply."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if isinstance(multiplier, bool) or not isinstance(multiplier, int):
-        return None
+        return "NaN"
     if abs(multiplier) > MAX_MULTIPLIER:
-        return None
+        # Not None: the caller would then store the bare value as if the multiplier were 0.
+        return "NaN"
     try:
         # repr gives the shortest text that reads back as the same float: 0.1, not 0.1000...0555.
         number = Decimal(repr(value) if isinstance(value, float) else str(value))
