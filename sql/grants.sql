@@ -28,8 +28,18 @@ GRANT SELECT ON ALL TABLES IN SCHEMA wattline TO wattline_reader;
 -- Password hashes are nobody's business but the central system's.
 REVOKE SELECT ON wattline.charge_points FROM wattline_reader;
 GRANT SELECT (id, vendor, model, serial, firmware, registration_status, first_seen_at,
-              last_boot_at, last_seen_at, max_power_kw, site, timezone, ocpp_version)
+              last_boot_at, last_seen_at, max_power_kw, site, timezone)
     ON wattline.charge_points TO wattline_reader;
+-- The OCPP version (0042): the dashboard's command buttons need it. (Guarded: a migration
+-- directory that stops earlier has no such column.)
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = 'wattline' AND table_name = 'charge_points'
+                  AND column_name = 'ocpp_version') THEN
+        GRANT SELECT (ocpp_version) ON wattline.charge_points TO wattline_reader;
+    END IF;
+END $$;
 
 -- Frames and commands can carry secrets (a ChangeConfiguration's AuthorizationKey, id tags, which
 -- are bearer tokens for charging): the reader sees them through redacting views (0019).
