@@ -10,7 +10,6 @@ from pathlib import Path
 from wattline.settings import Settings
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py"
-DEMO_ID_TAGS = 50  # the charger simulator picks TAG-0001 ... TAG-0049
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,11 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser(
         "demo", help="migrate, then run ingest, jobs, dashboard and simulated devices together"
     )
-    demo.add_argument("--chargers", type=int, default=4, help="simulated charge points")
-    demo.add_argument("--meters", type=int, default=8, help="simulated meters")
+    demo.add_argument("--chargers", type=int, default=20, help="simulated charge points")
+    demo.add_argument("--meters", type=int, default=50, help="simulated meters")
+    demo.add_argument("--days", type=int, default=30, help="days of history to fill first")
     demo.add_argument("--ocpp-port", type=int, default=9000)
     demo.add_argument("--dashboard-port", type=int, default=8501)
-    demo.add_argument("--speed", type=float, default=30.0, help="simulated seconds per second")
     demo.set_defaults(func=_demo)
 
 
@@ -46,30 +45,54 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from wattline import demo
 
+    if args.chargers < 1 or args.meters < 1 or not 1 <= args.days <= 366:
+        print("wattline demo: --chargers and --meters must be positive, --days 1 to 366")
+        return 2
     options = demo.DemoOptions(
         chargers=args.chargers,
         meters=args.meters,
         ocpp_port=args.ocpp_port,
         dashboard_port=args.dashboard_port,
-        speed=args.speed,
+        history_days=args.days,
     )
+    return demo.run(options, demo_steps(options, settings))
+
+
+def demo_steps(options, settings: Settings):
+    """The demo's database, broker and port work, for wattline.demo.run."""
+    from ingest.mqtt.config import MqttConfig
+    from wattline import demo, demo_fill, demo_setup
+
+    devices = demo_fill.DemoDevices(
+        demo_fill.FillOptions(
+            chargers=options.charger_ids(),
+            meters=options.meters,
+            days=options.history_days,
+            ocpp_url=f"ws://127.0.0.1:{options.ocpp_port}/ocpp",
+            mqtt=MqttConfig.from_env(),
+            meter_prefix=demo.DEVICE_PREFIX,
+            interval_s=options.interval_s,
+        )
+    )
+    dsn = settings.database_url
 
     def prepare() -> None:
-        from ingest.ocpp import admin
-        from sql import db
+        from ingest.mqtt.fleet import make_fleet
         from sql.migrate import migrate
 
-        migrate(settings.database_url, settings.storage, log=print)
-        for n in range(1, DEMO_ID_TAGS):
-            admin.save_id_tag(settings.database_url, f"TAG-{n:04d}", "Accepted", None, None, None)
-        demo.register_devices(settings.database_url, options)
-        # The simulated chargers stamp wall-clock time but charge --speed times as fast: give
-        # them that power, or their energy is held as suspect (migration 0018).
-        with db.connect(settings.database_url, autocommit=True) as conn:
-            conn.cursor().executemany(
-                "INSERT INTO wattline.charge_points (id, max_power_kw) VALUES (%s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET max_power_kw = EXCLUDED.max_power_kw",
-                [(f"DEMO-{n:04d}", 22 * args.speed) for n in range(1, args.chargers + 1)],
-            )
+        migrate(dsn, settings.storage, log=print)
+        demo.register_devices(dsn, options)
+        chargers = [demo_setup.Charger(c, kw) for c, kw in devices.max_power_kw().items()]
+        serials = [m.serial for m in make_fleet(options.meters, 0, demo.DEVICE_PREFIX)]
+        demo_setup.apply(dsn, chargers, serials)
 
-    return demo.run(options, prepare, lambda line: print(line, flush=True))
+    ports = [options.ocpp_port] + [settings.mqtt_http_port] * bool(settings.mqtt_http_port)
+
+    return demo.Steps(
+        prepare=prepare,
+        ingest_ready=lambda: all(demo_fill.ready(port) for port in ports),
+        devices=devices,
+        history_stored=lambda: demo_fill.store_and_refresh(dsn, devices, print),
+        log=lambda line: print(line, flush=True),
+        progress=demo_fill.Progress().show,
+    )

@@ -4,6 +4,7 @@ charge point's connection)."""
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,25 @@ def save_charge_point(
                 "security_profile": profile,
             },
         )
+
+
+MAX_POWER_KW = 1000  # above any charger built; a typo (22000 for 22) is refused, not stored
+
+
+def save_max_power(dsn: str, charge_point_id: str, connector_id: int | None, kw: float) -> None:
+    """Set a connector's maximum power in kW (connector None: the charge point's own). The
+    charge point must exist; ValueError says what is wrong."""
+    if not math.isfinite(kw) or not 0 < kw <= MAX_POWER_KW:
+        raise ValueError(f"maximum power must be above 0 and at most {MAX_POWER_KW} kW, not {kw}")
+    if connector_id is not None and not 0 < connector_id <= 1_000_000:
+        raise ValueError(f"a connector id is a whole number from 1, not {connector_id}")
+    with db.connect(dsn) as conn:
+        saved = conn.execute(
+            queries.get("save_max_power"),
+            {"charge_point_id": charge_point_id, "connector_id": connector_id, "kw": kw},
+        ).fetchone()["saved"]
+    if not saved:
+        raise ValueError(f"no charge point {charge_point_id!r}; add it first")
 
 
 def save_id_tag(

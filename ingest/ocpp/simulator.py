@@ -51,6 +51,10 @@ class FleetOptions:
     # With a virtual clock: (charger id, start, kWh) of each session to run, instead of random
     # starts and targets (wattline.demo_history.plan), so the fill's totals are known up front.
     plan: tuple[tuple[str, datetime, float], ...] = ()
+    # With a virtual clock: once a charger's plan is done, or its clock reaches the wall clock,
+    # it carries on live (wall clock, speed 1, random sessions for ever): the demo fills its
+    # history and then runs, with the same registers, so no reading looks like a meter reset.
+    live_after_plan: bool = False
     # "1.6", "2.0.1", or "mix": every MIX_EVERY-th charger on 2.0.1, the rest on 1.6.
     ocpp: str = "1.6"
 
@@ -97,9 +101,27 @@ class SimulatedCharger:
         self._stop_reason: str | None = None  # a RemoteStopTransaction for the running session
         self._wake = asyncio.Event()
         self.clock = options.start  # None: the wall clock
+        self.speed = options.speed
         self.planned = sorted((at, kwh) for c, at, kwh in options.plan if c == identity)
         self._limit = len(self.planned) if options.plan else options.sessions
         self._target_kwh: float | None = None
+
+    @property
+    def live(self) -> bool:
+        """On the wall clock: no history left to fill."""
+        return self.clock is None
+
+    def planned_left(self) -> int:
+        """Planned sessions not yet finished (the one running counts)."""
+        return len(self.planned) + (self.session is not None and self.clock is not None)
+
+    def _maybe_go_live(self) -> None:
+        if not self.options.live_after_plan or self.clock is None:
+            return
+        if self.clock >= datetime.now(UTC) or (not self.planned and self.session is None):
+            # Speed 1 from now on: readings are stamped with the wall clock, and energy faster
+            # than the connector's power would be held as suspect (migration 0018).
+            self.clock, self.speed, self._limit, self.planned = None, 1.0, 0, []
 
     def _now(self) -> str:
         return _iso(self.clock or datetime.now(UTC))
@@ -123,9 +145,11 @@ class SimulatedCharger:
         """Sleep, but wake at once for an operator's start or stop; on a virtual clock only
         move the clock on."""
         if self.clock is not None:
-            self.clock += timedelta(seconds=seconds * self.options.speed)
+            self.clock += timedelta(seconds=seconds * self.speed)
             await asyncio.sleep(0)  # let the connection's reader run
-            return
+            self._maybe_go_live()
+            if self.clock is not None:
+                return
         try:
             await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
@@ -159,6 +183,7 @@ class SimulatedCharger:
         await cp.call(say.heartbeat())
         await cp.call(say.status("Charging" if self.session else "Available", self._now()))
         while not self._finished():
+            self._maybe_go_live()
             if self.session is None:
                 if self.options.auto_start:
                     await self._pause(self.rng.uniform(0, self.options.interval_s))
@@ -204,7 +229,7 @@ class SimulatedCharger:
                 await cp.connection.close()  # a dropped link; run() reconnects
                 return
             power_kw = charging_power_kw(self.max_kw, s.soc) * self.rng.uniform(0.97, 1.0)
-            hours = self.options.interval_s * self.options.speed / 3600
+            hours = self.options.interval_s * self.speed / 3600
             step_wh = min(power_kw * 1000 * hours, s.target_wh - s.delivered_wh)
             s.delivered_wh += step_wh
             self.register_wh += step_wh
@@ -220,6 +245,7 @@ class SimulatedCharger:
         await cp.call(say.status("Available", self._now()))
         self.session = None
         self.sessions_done += 1
+        self._maybe_go_live()
 
 
 class Fleet:

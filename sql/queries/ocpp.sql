@@ -132,6 +132,23 @@ ON CONFLICT (id) DO UPDATE
        security_profile = coalesce(%(security_profile)s, charge_points.security_profile),
        registration_status = 'Accepted';
 
+-- save_max_power --
+-- A connector's maximum power (connector_id NULL: the charge point's own, which its connectors
+-- without one inherit). Energy faster than this is held as suspect (0018); SOC and efficiency
+-- figures use it too.
+WITH cp AS (
+    UPDATE wattline.charge_points SET max_power_kw = %(kw)s
+     WHERE id = %(charge_point_id)s AND %(connector_id)s::integer IS NULL
+    RETURNING id
+), conn AS (
+    INSERT INTO wattline.connectors (charge_point_id, connector_id, max_power_kw)
+    SELECT id, %(connector_id)s::integer, %(kw)s FROM wattline.charge_points
+     WHERE id = %(charge_point_id)s AND %(connector_id)s::integer IS NOT NULL
+    ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET max_power_kw = EXCLUDED.max_power_kw
+    RETURNING charge_point_id
+)
+SELECT (SELECT count(*) FROM cp) + (SELECT count(*) FROM conn) AS saved;
+
 -- save_id_tag --
 INSERT INTO wattline.id_tags (id_tag, status, expiry, parent, owner)
 VALUES (%(id_tag)s, %(status)s, %(expiry)s, %(parent)s, %(owner)s)
