@@ -8,7 +8,8 @@ says why instead (``show``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -37,19 +38,29 @@ def local_starts(df: pl.DataFrame, column: str, tz: str) -> pl.DataFrame:
     return df.with_columns(col.dt.convert_time_zone(tz).dt.replace_time_zone(None))
 
 
-def time_axis(fig: go.Figure, starts: pl.Series, width: timedelta, tz: str) -> None:
-    """An x axis of bucket starts: titled with the zone, ticks at starts, never at bucket ends."""
+Span = tuple[datetime, datetime]
+
+
+def time_axis(
+    fig: go.Figure, starts: pl.Series, width: timedelta, tz: str, span: Span | None = None
+) -> None:
+    """An x axis of bucket starts: titled with the zone, ticks at starts, never at bucket ends.
+    ``span`` (the range the page asked for, UTC instants) stays in view, so one bucket in a week
+    is one bar among seven days, not a bar across the chart."""
     daily = width >= timedelta(days=1)
     fmt = "%d %b %Y" if daily else "%d %b %H:%M"
     fig.update_xaxes(
         type="date", title_text=f"{'Day' if daily else 'Time'} ({tz})", tickformat=fmt,
         hoverformat=fmt,
     )  # fmt: skip
-    first, last = starts.min(), starts.max()
-    if starts.n_unique() <= FEW_BUCKETS:
-        fig.update_xaxes(tick0=first, dtick=width.total_seconds() * 1000)
-    # The whole of the first and the last bucket in view, however few there are.
-    fig.update_xaxes(range=[first - width / 2, last + width / 2])
+    lo, hi = starts.min() - width / 2, starts.max() + width / 2
+    if span is not None:
+        zone = ZoneInfo(tz)
+        lo = min(lo, span[0].astimezone(zone).replace(tzinfo=None) - width / 2)
+        hi = max(hi, span[1].astimezone(zone).replace(tzinfo=None))
+    if (hi - lo) / width <= FEW_BUCKETS:
+        fig.update_xaxes(tick0=starts.min(), dtick=width.total_seconds() * 1000)
+    fig.update_xaxes(range=[lo, hi])
 
 
 def energy_bars(
@@ -62,6 +73,7 @@ def energy_bars(
     width: timedelta,
     tz: str,
     y_title: str = "Energy (kWh)",
+    span: Span | None = None,
 ) -> go.Figure | None:
     """Stacked bars, one per bucket start ``x`` and ``color``; None when there is nothing."""
     if df.is_empty():
@@ -78,13 +90,18 @@ def energy_bars(
     # One bucket wide (less a gap), over the tick of its start: a lone bar is an hour wide, not
     # the whole axis.
     fig.update_traces(width=width.total_seconds() * 1000 * 0.9)
-    time_axis(fig, shown[x], width, tz)
+    time_axis(fig, shown[x], width, tz, span)
     fig.update_layout(**_LAYOUT)
     return fig
 
 
 def power_lines(
-    df: pl.DataFrame, *, width: timedelta, tz: str, title: str = "Power (kW)"
+    df: pl.DataFrame,
+    *,
+    width: timedelta,
+    tz: str,
+    title: str = "Power (kW)",
+    span: Span | None = None,
 ) -> go.Figure | None:
     if df.is_empty():
         return None
@@ -98,12 +115,14 @@ def power_lines(
         markers=shown.height <= FEW_BUCKETS,  # one point draws no line
         labels={"power_kw": "Power (kW)", "connector_id": "Connector"},
     )
-    time_axis(fig, shown["bucket"], width, tz)
+    time_axis(fig, shown["bucket"], width, tz, span)
     fig.update_layout(**_LAYOUT)
     return fig
 
 
-def balance_line(df: pl.DataFrame, title: str, *, width: timedelta, tz: str) -> go.Figure | None:
+def balance_line(
+    df: pl.DataFrame, title: str, *, width: timedelta, tz: str, span: Span | None = None
+) -> go.Figure | None:
     if df.is_empty():
         return None
     shown = local_starts(df, "bucket", tz)
@@ -115,6 +134,6 @@ def balance_line(df: pl.DataFrame, title: str, *, width: timedelta, tz: str) -> 
             x=shown["bucket"], y=shown["emergency_credit"], mode=mode, name="Emergency credit"
         )
     fig.update_yaxes(title_text="Balance (meter currency)")
-    time_axis(fig, shown["bucket"], width, tz)
+    time_axis(fig, shown["bucket"], width, tz, span)
     fig.update_layout(title=title, **_LAYOUT)
     return fig

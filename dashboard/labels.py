@@ -208,7 +208,18 @@ def show(
         st.info(empty)
         return
     shown = table(df, tz=tz, labels=labels, utc_days=utc_days)
-    st.dataframe(shown, hide_index=True, placeholder=MISSING, key=key, **kwargs)
+    # Streamlit would draw a date as "2026-12-05 00:00:00" and a time with milliseconds.
+    formats = {
+        c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
+        if isinstance(t, pl.Date)
+        else st.column_config.DatetimeColumn(c, format="YYYY-MM-DD HH:mm:ss")
+        for c, t in shown.schema.items()
+        if isinstance(t, pl.Date | pl.Datetime)
+    }
+    column_config = {**formats, **kwargs.pop("column_config", {})}
+    st.dataframe(
+        shown, hide_index=True, placeholder=MISSING, key=key, column_config=column_config, **kwargs
+    )
 
 
 def _utc(expr: pl.Expr, dtype: pl.Datetime) -> pl.Expr:

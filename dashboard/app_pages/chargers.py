@@ -140,7 +140,7 @@ with left:
     charts.show(
         charts.energy_bars(
             energy, "bucket", "energy_kwh", "connector_id", "Energy per hour (kWh)",
-            width=timedelta(hours=1), tz=tz,
+            width=timedelta(hours=1), tz=tz, span=(lo, hi),
         ),
         empty=f"No energy from {cp_id} in this range: its energy register "
         "(Energy.Active.Import.Register) had no new readings. Widen the dates, or check that it "
@@ -149,7 +149,7 @@ with left:
     )  # fmt: skip
 with right:
     charts.show(
-        charts.power_lines(power, width=power_bucket, tz=tz),
+        charts.power_lines(power, width=power_bucket, tz=tz, span=(lo, hi)),
         empty=f"No power chart: {cp_id} sent no active power (Power.Active.Import) in this "
         "range. Many chargers send only the energy register; configure it to sample "
         "Power.Active.Import (MeterValuesSampledData), or see the energy per hour.",

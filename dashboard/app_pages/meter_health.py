@@ -50,7 +50,9 @@ else:
     lo, hi = range_picker("balance_range", default="Last 7 days")
     history = cache.series(dsn, "dash_balance_history", lo, hi, meter_id=meter_id)
     charts.show(
-        charts.balance_line(history, f"Balance of {serial}", width=data.bucket_for(hi - lo), tz=tz),
+        charts.balance_line(
+            history, f"Balance of {serial}", width=data.bucket_for(hi - lo), tz=tz, span=(lo, hi)
+        ),
         empty=f"{serial} reported no balance in this range: widen the dates, or check that it "
         "publishes to the broker.",
         key="balance_chart",

@@ -43,7 +43,7 @@ by_charger = cache.frame(dsn, "dash_energy_by_charger_day", lo=lo, hi=hi)
 charts.show(
     charts.energy_bars(
         by_charger, "day", "energy_kwh", "charge_point_id", "Energy per day (kWh)",
-        width=timedelta(days=1), tz="UTC",
+        width=timedelta(days=1), tz="UTC", span=(lo, hi),
     ),
     empty=f"No charging energy in this range. {WIDEN}",
     key="charger_energy_chart",

@@ -108,6 +108,25 @@ def test_one_bucket_draws_one_bar_an_hour_wide_with_ticks_at_bucket_starts():
     assert fig.layout.yaxis.title.text == "Energy (kWh)"
 
 
+def test_one_day_in_a_week_is_one_bar_among_the_seven_days_asked_for():
+    df = pl.DataFrame(
+        {
+            "day": [datetime(2026, 3, 5, tzinfo=UTC)],
+            "charge_point_id": ["CP-1"],
+            "energy_kwh": [1.0],
+        }
+    )
+    span = (datetime(2026, 2, 27, 12, tzinfo=UTC), datetime(2026, 3, 6, 12, tzinfo=UTC))
+    fig = charts.energy_bars(
+        df, "day", "energy_kwh", "charge_point_id", "t", width=timedelta(days=1), tz="UTC",
+        span=span,
+    )  # fmt: skip
+    axis = fig.layout.xaxis
+    # From half a day before the range's first day to its end: 7.5 days, so a tick a day.
+    assert list(axis.range) == [wall(2026, 2, 27), wall(2026, 3, 6, 12)]
+    assert axis.dtick == 86_400_000 and axis.tick0 == wall(2026, 3, 5)
+
+
 def test_a_year_of_days_gets_day_ticks_and_no_tick_per_bucket():
     days = [datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=n) for n in range(365)]
     df = pl.DataFrame({"day": days, "charge_point_id": ["CP-1"] * 365, "energy_kwh": [1.0] * 365})
