@@ -186,10 +186,11 @@ SELECT (SELECT count(id) FROM wattline.charge_points) AS chargers,
        now() AS as_of;
 
 -- dash_data_as_of --
--- How fresh the pages' data are: the newest register reading of any charger connector and of
--- any meter (per device, through the natural-key indexes: a max over the whole series would scan
--- it), and the database's clock, so the age shown does not depend on the dashboard host's clock.
-SELECT (SELECT max(meter_at) FROM wattline.connector_meter_status) AS charger_reading_at,
+-- How fresh the pages' data are: the newest register reading of any charger connector (kept on
+-- the connector row by the ingest, as connector_meter_status shows it) and of any meter (per
+-- meter, through its index: a max over the whole series would scan it), and the database's
+-- clock, so the age shown does not depend on the dashboard host's clock.
+SELECT (SELECT max(last_meter_at) FROM wattline.connectors) AS charger_reading_at,
        (SELECT max(lr.time) FROM wattline.meter_registry r
           CROSS JOIN LATERAL (
                 SELECT rr.time FROM wattline.register_readings rr
