@@ -85,7 +85,7 @@ def energy_bars(
         y=y,
         color=color,
         title=title,
-        labels={y: y_title, color: labels.LABELS.get(color, color)},
+        labels={y: y_title, color: labels.LABELS.get(color, color), x: f"Start ({tz})"},
     )
     # One bucket wide (less a gap), over the tick of its start: a lone bar is an hour wide, not
     # the whole axis.
@@ -113,7 +113,7 @@ def power_lines(
         color="connector_id",
         title=title,
         markers=shown.height <= FEW_BUCKETS,  # one point draws no line
-        labels={"power_kw": "Power (kW)", "connector_id": "Connector"},
+        labels={"power_kw": "Power (kW)", "connector_id": "Connector", "bucket": f"Start ({tz})"},
     )
     time_axis(fig, shown["bucket"], width, tz, span)
     fig.update_layout(**_LAYOUT)

@@ -106,6 +106,8 @@ def test_one_bucket_draws_one_bar_an_hour_wide_with_ticks_at_bucket_starts():
     assert axis.dtick == 3_600_000 and axis.tick0 == wall(2026, 3, 1, 15, 30)
     assert list(axis.range) == [wall(2026, 3, 1, 15), wall(2026, 3, 1, 16)]
     assert fig.layout.yaxis.title.text == "Energy (kWh)"
+    # The hover names the columns as people do, not as the query does.
+    assert "bucket" not in bar.hovertemplate and "energy_kwh" not in bar.hovertemplate
 
 
 def test_one_day_in_a_week_is_one_bar_among_the_seven_days_asked_for():
