@@ -134,6 +134,16 @@ LABELS: dict[str, str] = {
     "bucket": "Period start",
     "day": "Day",
 }
+# Coded values shown as words (the codes stay in downloads and the API).
+VALUES: dict[str, dict[str, str]] = {
+    # analytics/session.py SOURCES: where a session's end reading came from.
+    "end_source": {
+        "meter_stop": "meterStop",
+        "connector_register": "Latest register",
+        "manual": "Manual reading",
+        "none": "No reading",
+    },
+}
 # Rollup days are UTC days (their bucket is 00:00 UTC): shown as dates, headed "(UTC)", since in
 # the site's zone 00:00 UTC is 05:30 IST and would read as a time.
 UTC_DAY_COLUMNS = frozenset({"day"})
@@ -188,6 +198,8 @@ def table(
             expr, zone = _utc(expr, dtype).dt.convert_time_zone(tz).dt.replace_time_zone(None), tz
         elif isinstance(dtype, pl.Duration):
             expr = _duration_text(expr)
+        elif column in VALUES and dtype == pl.String:
+            expr = expr.replace(VALUES[column])
         exprs.append(expr)
         names[column] = label(column, tz=zone or tz, is_time=zone is not None, labels=labels)
     return df.select(exprs).rename(names)

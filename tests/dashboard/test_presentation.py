@@ -53,12 +53,15 @@ def test_a_table_gets_labels_with_units_and_site_times():
             "day": [datetime(2026, 3, 1, tzinfo=UTC)] * 2,
             "duration": [timedelta(hours=1, minutes=2, seconds=3), None],
             "some_new_thing": ["a", "b"],
+            "end_source": ["connector_register", None],
         }
     )
     shown = labels.table(df, tz="Asia/Kolkata")
     assert shown.columns == [
         "Started (Asia/Kolkata)", "Energy (kWh)", "Day (UTC)", "Duration", "Some new thing",
+        "Stop reading from",
     ]  # fmt: skip
+    assert shown["Stop reading from"].to_list() == ["Latest register", None]
     # 10:00 UTC is 15:30 in India; the UTC day stays the date it counts.
     assert shown["Started (Asia/Kolkata)"].to_list() == [wall(2026, 3, 1, 15, 30), None]
     assert shown["Day (UTC)"].to_list() == [date(2026, 3, 1)] * 2
