@@ -21,6 +21,7 @@ class DashboardConfig:
     # Reads (every page) behind a shared password; None: open, unless OIDC is configured
     # (.streamlit/secrets.toml [auth]), which then takes its place.
     dashboard_password: str | None = field(default=None, repr=False)
+    site_tz: str = "Asia/Kolkata"  # the zone pages show times in (WATTLINE_SITE_TZ)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DashboardConfig:
@@ -35,4 +36,5 @@ class DashboardConfig:
             operator_password=secret(s.operator_password),
             refresh_s=s.dashboard_refresh_s,
             dashboard_password=secret(s.dashboard_password),
+            site_tz=s.site_tz,
         )

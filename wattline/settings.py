@@ -116,6 +116,17 @@ def _interval_s(value: Any) -> int:
     return int(text)
 
 
+def _time_zone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as Asia/Kolkata or UTC") from None
+    return text
+
+
 def _http_url(value: Any) -> Any:
     text = value.get_secret_value() if isinstance(value, SecretStr) else str(value).strip()
     if text and not text.startswith(("http://", "https://")):
@@ -199,6 +210,10 @@ class Settings(BaseSettings):
     dashboard_refresh_s: Positive = var(
         "WATTLINE_DASHBOARD_REFRESH", 5.0, "seconds between live refreshes of cards and estimators"
     )
+    site_tz: Annotated[str, BeforeValidator(_time_zone)] = var(
+        "WATTLINE_SITE_TZ", "Asia/Kolkata",
+        "IANA time zone the dashboard shows times in (each time column names it)",
+    )  # fmt: skip
     # --- OCPP central system ---
     ocpp_host: str = var("WATTLINE_OCPP_HOST", "0.0.0.0", "where `wattline ocpp` listens")
     ocpp_port: Port = var(

@@ -7,11 +7,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, freshness, labels
 from dashboard.config import DashboardConfig
 
 dsn = DashboardConfig.from_env().reader_url
 st.title("Alerts")
+freshness.caption(dsn)
 
 open_now = cache.frame(dsn, "alerts_open")
 resolved = cache.frame(dsn, "alerts_recently_resolved")
@@ -30,11 +31,19 @@ d.metric("Undelivered (webhook)", dead.height)
 
 st.subheader("Open")
 if open_now.is_empty():
-    st.success("No open alerts.")
+    st.success(
+        "No open alerts. The rules run with `wattline jobs` (or once with `wattline alerts`); "
+        "if neither runs, nothing is checked."
+    )
 else:
-    st.dataframe(open_now, hide_index=True)
+    labels.show(open_now, empty="", labels={"id": "Alert"}, key="alerts_open")
 st.subheader("Resolved in the last 7 days")
-st.dataframe(resolved, hide_index=True)
+labels.show(
+    resolved,
+    empty="No alert was resolved in the last 7 days.",
+    labels={"id": "Alert"},
+    key="alerts_resolved",
+)
 if not dead.is_empty():
     st.subheader("Webhook deliveries that failed every attempt")
-    st.dataframe(dead, hide_index=True)
+    labels.show(dead, empty="", labels={"id": "Delivery"}, key="alerts_dead")

@@ -3,10 +3,12 @@ detail (connectors, transactions, energy and power, OCPP log, operator commands)
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, commands, data, sessions
+from dashboard import cache, charts, commands, data, freshness, labels, sessions
 from dashboard.config import DashboardConfig
 from dashboard.widgets import range_picker
 
@@ -24,8 +26,13 @@ TRANSACTION_COLUMNS = [
     *("energy_kwh", "end_source", "currency", "cost", "tax", "total", "soc_change_pct"),
     "average_kw",
 ]
+CONNECTED = {
+    True: ":green[:material/link:] connected",
+    False: ":gray[:material/link_off:] not connected",
+}
 config = DashboardConfig.from_env()
 dsn = config.reader_url
+tz = config.site_tz
 st.title("Chargers")
 
 
@@ -45,8 +52,13 @@ def _connector_line(row: dict) -> str:
 def status_cards() -> None:
     cards = cache.frame(dsn, "dash_charger_cards")
     cards = sessions.with_session_figures(cards, cache.sessions_of(dsn, sessions.open_ids(cards)))
+    freshness.caption(dsn, ["charger"])
     if cards.is_empty():
-        st.info("No charge points yet. They appear when they connect to `wattline ocpp`.")
+        st.info(
+            "No charge points yet. They appear when they connect to `wattline ocpp`: start the "
+            "simulator with `wattline simulate chargers`, or register one with "
+            "`wattline charger add`."
+        )
         return
     columns = st.columns(3)
     for i, (cp_id,) in enumerate(
@@ -56,9 +68,20 @@ def status_cards() -> None:
         with columns[i % 3].container(border=True):
             st.markdown(f"### {cp_id}")
             seen = rows[0]["last_seen_at"]
-            seen_text = seen.strftime("%Y-%m-%d %H:%M:%S UTC") if seen else "never"
+            seen_text = (
+                f"{labels.local(seen, tz)} {labels.zone_abbrev(tz, seen)}" if seen else "never"
+            )
+            maker = " ".join(v for v in (rows[0]["vendor"], rows[0]["model"]) if v)
             st.caption(
-                f"{rows[0]['vendor'] or ''} {rows[0]['model'] or ''} · last seen {seen_text}"
+                " · ".join(
+                    p
+                    for p in (
+                        CONNECTED[bool(rows[0]["connected"])],
+                        maker,
+                        f"last seen {seen_text}",
+                    )
+                    if p
+                )
             )
             for row in rows:
                 if row["connector_id"] is not None:
@@ -72,7 +95,7 @@ if summary.is_empty():
     st.stop()
 st.subheader("Charge point detail")
 cp_id = st.selectbox("Charge point", summary["charge_point_id"].to_list(), key="cp")
-st.dataframe(summary.filter(pl.col("charge_point_id") == cp_id), hide_index=True)
+labels.show(summary.filter(pl.col("charge_point_id") == cp_id), empty="", key="cp_summary")
 
 
 @st.fragment(run_every=config.refresh_s)
@@ -82,7 +105,12 @@ def live_connectors() -> None:
     status = sessions.with_session_figures(
         status, cache.sessions_of(dsn, sessions.open_ids(status))
     )
-    st.dataframe(status, hide_index=True)
+    labels.show(
+        status,
+        empty=f"{cp_id} has reported no connectors yet (StatusNotification). Ask it with the "
+        "Trigger command below, or check that it is connected.",
+        key="cp_connectors",
+    )
 
 
 live_connectors()
@@ -97,19 +125,51 @@ transactions, _ = cache.session_page(
     dsn, PAGE_SIZE, (page - 1) * PAGE_SIZE, charge_point_id=cp_id, lo=lo, hi=hi
 )
 st.caption(f"{total} session(s) started in this range")
-st.dataframe(transactions.select(TRANSACTION_COLUMNS), hide_index=True)
+labels.show(
+    transactions.select(TRANSACTION_COLUMNS),
+    empty=f"No sessions on {cp_id} in this range. Start the simulator with "
+    "`wattline simulate chargers` or widen the dates.",
+    key="cp_sessions",
+)
 
 energy = cache.frame(dsn, "dash_charger_energy_hourly", charge_point_id=cp_id, lo=lo, hi=hi)
+power_bucket = data.bucket_for(hi - lo)
 power = cache.series(dsn, "dash_charger_power", lo, hi, charge_point_id=cp_id)
 left, right = st.columns(2)
-left.plotly_chart(
-    charts.energy_bars(energy, "bucket", "energy_kwh", "connector_id", "Energy per hour (kWh)"),
-    key="energy_chart",
-)
-right.plotly_chart(charts.power_lines(power), key="power_chart")
+with left:
+    charts.show(
+        charts.energy_bars(
+            energy, "bucket", "energy_kwh", "connector_id", "Energy per hour (kWh)",
+            width=timedelta(hours=1), tz=tz, span=(lo, hi),
+        ),
+        empty=f"No energy from {cp_id} in this range: its energy register "
+        "(Energy.Active.Import.Register) had no new readings. Widen the dates, or check that it "
+        "sends MeterValues.",
+        key="energy_chart",
+    )  # fmt: skip
+with right:
+    charts.show(
+        charts.power_lines(power, width=power_bucket, tz=tz, span=(lo, hi)),
+        empty=f"No power chart: {cp_id} sent no active power (Power.Active.Import) in this "
+        "range. Many chargers send only the energy register; configure it to sample "
+        "Power.Active.Import (MeterValuesSampledData), or see the energy per hour.",
+        key="power_chart",
+    )
 
-st.markdown("**Recent OCPP messages**")
-st.dataframe(cache.frame(dsn, "dash_ocpp_log", charge_point_id=cp_id, limit=50), hide_index=True)
+
+@st.fragment(run_every=config.refresh_s)
+def ocpp_log() -> None:
+    st.markdown("**Recent OCPP messages** (live)")
+    labels.show(
+        cache.frame(dsn, "dash_ocpp_log", charge_point_id=cp_id, limit=50),
+        empty=f"No OCPP messages from {cp_id} yet: they appear once it connects to "
+        "`wattline ocpp`.",
+        labels={"action": "Action", "message_id": "Message id"},
+        key="ocpp_log",
+    )
+
+
+ocpp_log()
 
 st.markdown("**Operator commands**")
 if not config.operator_password:
@@ -153,8 +213,11 @@ else:
 
 @st.fragment(run_every=config.refresh_s)
 def command_results() -> None:
-    st.dataframe(
-        cache.frame(dsn, "dash_commands", charge_point_id=cp_id, limit=20), hide_index=True
+    labels.show(
+        cache.frame(dsn, "dash_commands", charge_point_id=cp_id, limit=20),
+        empty=f"No commands sent to {cp_id} yet.",
+        labels={"id": "Command"},
+        key="cp_commands",
     )
 
 

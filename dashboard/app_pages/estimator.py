@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.estimator import LOOKBACK, estimate_recent, window
 from analytics.settlement import SettlementConfig
-from dashboard import cache, ranges, sessions, settlement_view
+from dashboard import cache, freshness, ranges, sessions, settlement_view
 from dashboard.config import DashboardConfig
 from wattline.settings import Settings
 
@@ -17,11 +17,15 @@ dsn = config.reader_url
 app = Settings.from_env()
 settlement = SettlementConfig(app.settlement_minutes, app.token_ratio)
 st.title("Estimator")
+freshness.caption(dsn)
 
 st.subheader("Settlement estimator")
 meters = cache.frame(dsn, "dash_meters")
 if meters.is_empty():
-    st.info("No meters yet. They appear when they publish to the broker.")
+    st.info(
+        "No meters yet. They appear when they publish to the broker: register one with "
+        "`wattline meter add` and start `wattline mqtt`, or run `wattline demo`."
+    )
 else:
     serial = st.selectbox("Meter", meters["serial"].to_list(), key="estimator_meter")
     meter = meters.filter(pl.col("serial") == serial).row(0, named=True)
@@ -49,7 +53,8 @@ else:
             f"now **{settlement_view.clock(est.now, tz)}** · "
             f"end **{settlement_view.clock(est.period_end, tz)}** · "
             f"time remaining **{est.time_remaining}** · net energy **{est.net_energy_wh} Wh** "
-            f"(estimated {est.estimated_net_wh} Wh at the end)"
+            f"(estimated {est.estimated_net_wh} Wh at the end). Times in {tz}, the meter's "
+            "zone, which its settlement periods follow."
         )
 
     settlement_estimate()
@@ -61,7 +66,10 @@ st.subheader("Live charging sessions")
 def live_sessions() -> None:
     rows = cache.frame(dsn, "dash_active_sessions").to_dicts()
     if not rows:
-        st.info("No charging sessions in progress.")
+        st.info(
+            "No charging sessions in progress. Start one from the Chargers page (operator "
+            "Start), or run the simulator with `wattline simulate chargers`."
+        )
         return
     report = cache.sessions_of(dsn, tuple(r["transaction_id"] for r in rows))
     by_id = {r["transaction_id"]: r for r in report.iter_rows(named=True)}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts
+from dashboard import cache, charts, data, freshness, labels
 from dashboard.config import DashboardConfig
 from dashboard.widgets import range_picker
 
-dsn = DashboardConfig.from_env().reader_url
+config = DashboardConfig.from_env()
+dsn, tz = config.reader_url, config.site_tz
 st.title("Meter health")
+freshness.caption(dsn, ["meter"])
 
 low = cache.frame(dsn, "dash_meters_low_balance")
 offline = cache.frame(dsn, "dash_meters_offline")
@@ -24,24 +26,50 @@ c.metric("Poor signal (CSQ < 10)", health.filter(pl.col("poor_signal").fill_null
 d.metric("Clock drift > 60 s", health.filter(pl.col("drift_flagged").fill_null(False)).height)
 
 st.subheader("Low balance")
-st.dataframe(low, hide_index=True)
+labels.show(low, empty="No prepayment meter is below its low-balance threshold.", key="low")
 st.subheader("Offline recently")
-st.dataframe(offline, hide_index=True)
+labels.show(offline, empty="No meter has been offline for more than an hour.", key="offline")
 st.subheader("Signal, clock drift and stale readings")
-st.dataframe(health, hide_index=True)
+labels.show(
+    health,
+    empty="No meters yet. Register one with `wattline meter add` (or set "
+    "WATTLINE_ALLOW_UNKNOWN_METERS=true), start `wattline mqtt`, or run `wattline demo`.",
+    key="health",
+)
 
 st.subheader("Balance history")
 meters = cache.frame(dsn, "dash_meters").filter(pl.col("kind") == "prepay")
 if meters.is_empty():
-    st.info("No prepayment meters yet.")
+    st.info(
+        "No prepayment meters yet: register one with `wattline meter add --kind prepay`, or run "
+        "`wattline demo`."
+    )
 else:
     serial = st.selectbox("Meter", meters["serial"].to_list(), key="balance_meter")
     meter_id = meters.filter(pl.col("serial") == serial)["meter_id"][0]
     lo, hi = range_picker("balance_range", default="Last 7 days")
     history = cache.series(dsn, "dash_balance_history", lo, hi, meter_id=meter_id)
-    st.plotly_chart(charts.balance_line(history, f"Balance of {serial}"), key="balance_chart")
+    charts.show(
+        charts.balance_line(
+            history, f"Balance of {serial}", width=data.bucket_for(hi - lo), tz=tz, span=(lo, hi)
+        ),
+        empty=f"{serial} reported no balance in this range: widen the dates, or check that it "
+        "publishes to the broker.",
+        key="balance_chart",
+    )
     daily = cache.frame(dsn, "dash_balance_daily", meter_id=meter_id, lo=lo, hi=hi)
-    st.dataframe(daily, hide_index=True)
+    labels.show(
+        daily,
+        empty=f"No daily balance for {serial} in this range yet (the daily rollup counts UTC "
+        "days): widen the dates.",
+        labels={"bucket": "Day"},
+        utc_days={"bucket"},
+        key="balance_daily",
+    )
 
 st.subheader("Tariffs: active and future")
-st.dataframe(cache.frame(dsn, "dash_meter_tariffs"), hide_index=True)
+labels.show(
+    cache.frame(dsn, "dash_meter_tariffs"),
+    empty="No meter has reported a tariff yet: tariffs arrive with the meter's shadow.",
+    key="tariffs",
+)

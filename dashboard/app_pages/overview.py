@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, freshness
 from dashboard.config import DashboardConfig
 
 config = DashboardConfig.from_env()
@@ -15,8 +15,8 @@ st.title("Overview")
 @st.fragment(run_every=config.refresh_s)
 def overview() -> None:
     row = cache.frame(config.reader_url, "dash_overview").row(0, named=True)
-    as_of = f"{row['as_of']:%Y-%m-%d %H:%M:%S} UTC"
-    st.caption(f"As of {as_of}; refreshes every {config.refresh_s:g} s")
+    freshness.caption(config.reader_url)
+    st.caption(f"Refreshes every {config.refresh_s:g} s")
     st.subheader("Charging")
     a, b, c, d = st.columns(4)
     a.metric("Charge points", row["chargers"])
@@ -35,6 +35,10 @@ def overview() -> None:
     )
     st.subheader("Alerts")
     st.metric("Open alerts", row["open_alerts"])
+    if row["open_alerts"]:
+        st.warning(
+            f"{row['open_alerts']} open alert(s): see the Alerts page.", icon=":material/warning:"
+        )
     st.page_link("app_pages/alerts.py", label="Alerts", icon=":material/notifications_active:")
     if not row["chargers"] and not row["meters"]:
         st.info(

@@ -5,7 +5,9 @@
 -- dash_charger_cards --
 -- One row per connector of every charge point, with the charge point's summary beside it. The
 -- open session's energy and money come from the session report (dashboard/sessions.py).
+-- connected: a central system process holds its WebSocket now (connected_charge_points, 0025).
 SELECT cp.id AS charge_point_id, cp.vendor, cp.model, cp.site, cp.last_seen_at,
+       cp.id IN (SELECT charge_point_id FROM wattline.connected_charge_points) AS connected,
        c.connector_id, c.status, c.error_code, c.status_at,
        m.meter_kwh, m.meter_at, m.freshness, m.transaction_id
   FROM wattline.charge_points cp
@@ -20,7 +22,10 @@ SELECT coalesce(ocpp_version, '1.6') AS ocpp_version FROM wattline.charge_points
  WHERE id = %(charge_point_id)s;
 
 -- dash_charger_summary --
-SELECT charge_point_id, vendor, model, site, registration_status, last_seen_at, sessions,
+SELECT charge_point_id,
+       charge_point_id IN (SELECT charge_point_id FROM wattline.connected_charge_points)
+           AS connected,
+       vendor, model, site, registration_status, last_seen_at, sessions,
        energy_kwh, last_stop_at, last_error_code, last_error_at
   FROM wattline.charger_summary
  ORDER BY charge_point_id;
@@ -179,3 +184,15 @@ SELECT (SELECT count(id) FROM wattline.charge_points) AS chargers,
        (SELECT count(*) FROM wattline.meters_offline_recently) AS offline,
        (SELECT count(*) FROM wattline.alerts WHERE resolved_at IS NULL) AS open_alerts,
        now() AS as_of;
+
+-- dash_data_as_of --
+-- How fresh the pages' data are: the newest register reading of any charger connector (kept on
+-- the connector row by the ingest, as connector_meter_status shows it) and of any meter (per
+-- meter, through its index: a max over the whole series would scan it), and the database's
+-- clock, so the age shown does not depend on the dashboard host's clock.
+SELECT (SELECT max(last_meter_at) FROM wattline.connectors) AS charger_reading_at,
+       (SELECT max(lr.time) FROM wattline.meter_registry r
+          CROSS JOIN LATERAL (
+                SELECT rr.time FROM wattline.register_readings rr
+                 WHERE rr.meter_id = r.id ORDER BY rr.time DESC LIMIT 1) lr) AS meter_reading_at,
+       now() AS now;

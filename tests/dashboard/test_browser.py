@@ -5,6 +5,7 @@ a screenshot under tests/artifacts/dashboard/."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ PAGES = {
     "meter_health": ("meter_health", ["Meter health", "Low balance", "LOW-0001", "Tariffs"]),
     "estimator": ("estimator", ["Settlement estimator", "Live charging sessions", "44.25 INR"]),
     "reports": ("reports", ["Energy by charger and day", "Sessions", "Parquet"]),
+    "alerts": ("alerts", ["Alerts", "No open alerts"]),
 }
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
@@ -70,6 +72,8 @@ def test_every_page_renders_in_a_real_browser(app_url: str) -> None:
     with chromium() as page:
         for name, (path, needles) in PAGES.items():
             page.goto(f"{app_url}/{path}")
-            page.wait_for_text(needles)
+            # Every page says how fresh its data are, in the site's zone (IST by default).
+            text = page.wait_for_text([*needles, "Data as of", " IST, "])
             page.screenshot(ARTIFACTS / f"{name}.png")
             assert page.errors() == [], name
+            assert not re.search(r"\bNone\b", text), name

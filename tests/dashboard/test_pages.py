@@ -49,18 +49,18 @@ def test_chargers_page_shows_cards_sessions_log_and_commands(dashboard_env):
     assert ":orange[:material/warning:] GroundFailure" in text
     # Session 1 in the default last-24-hours range: 10.111 kWh for 149.14 INR.
     sessions = at.dataframe[2].value
-    one = sessions[sessions["transaction_id"] == 1].iloc[0]
-    assert str(one["energy_kwh"]) == "10.111" and str(one["total"]) == "149.14"
+    one = sessions[sessions["Session"] == 1].iloc[0]
+    assert str(one["Energy (kWh)"]) == "10.111" and str(one["Total with tax"]) == "149.14"
     assert "2 session(s) started in this range" in text
     # The live connector table carries the session's figures from the report, with no join key
     # left over (it once showed a "transaction_id_right" column).
-    live = next(d.value for d in at.dataframe if "energy_since_start_kwh" in d.value.columns)
-    assert not [c for c in live.columns if c.endswith("_right")]
-    two = live[live["transaction_id"] == 2].iloc[0]
-    assert str(two["energy_since_start_kwh"]) == "3.000"
+    live = next(d.value for d in at.dataframe if "Session energy (kWh)" in d.value.columns)
+    assert not [c for c in live.columns if "right" in c.lower()]
+    two = live[live["Session"] == 2].iloc[0]
+    assert str(two["Session energy (kWh)"]) == "3.000"
     assert "BootNotification" in text  # the OCPP log
     commands = at.dataframe[-1].value
-    assert commands[["action", "status", "response"]].values.tolist() == [
+    assert commands[["Action", "Status", "Response"]].values.tolist() == [
         ["Reset", "answered", '{"status": "Accepted"}']
     ]
     assert any("Sign in as operator" in i.value for i in at.info)
@@ -133,11 +133,11 @@ def test_meter_health_page_flags_low_balance_offline_signal_and_tariffs(dashboar
         "Clock drift > 60 s": "1",
     }
     low = at.dataframe[0].value
-    assert low["serial"].tolist() == ["LOW-0001"] and str(low["balance"][0]) == "4.37"
-    health = at.dataframe[2].value.set_index("serial")
-    assert health.loc["LOW-0001", "clock_drift_s"] == 125
-    assert health.loc["SOLAR-0001", "reading_freshness"] == "good"
-    assert health.loc["LOW-0001", "reading_freshness"] == "never"
+    assert low["Meter"].tolist() == ["LOW-0001"] and str(low["Balance"][0]) == "4.37"
+    health = at.dataframe[2].value.set_index("Meter")
+    assert health.loc["LOW-0001", "Clock drift (s)"] == 125
+    assert health.loc["SOLAR-0001", "Reading freshness"] == "good"
+    assert health.loc["LOW-0001", "Reading freshness"] == "never"
     assert len(at.get("plotly_chart")) == 1
     tariffs = _text(at)
     assert "0.3111" in tariffs and "0.2843" in tariffs
@@ -164,14 +164,14 @@ def test_reports_page_has_energy_sessions_and_downloads(dashboard_env):
     at = _app("reports.py")
     by_charger = at.dataframe[0].value
     # 11 deltas of 842.583 Wh (session 1) + 3,000 Wh (session 2)
-    assert round(by_charger["energy_kwh"].sum(), 3) == 12.268
+    assert round(by_charger["Energy (kWh)"].sum(), 3) == 12.268
     sessions = at.dataframe[2].value
     assert "149.14" in sessions.astype(str).to_csv()
     # Completeness: CP-1:1 sent 12 energy registers and the prosumer 60 readings, whichever UTC
     # days they fall on. The prosumer's newest reading is stamped at seeding and the window ends
     # at now floored to 10 s, so it may fall just after the window.
     completeness = at.dataframe[3].value
-    received = completeness.groupby("device")["received"].sum().to_dict()
+    received = completeness.groupby("Device")["Samples received"].sum().to_dict()
     assert received["CP-1:1"] == 12
     assert received["SOLAR-0001"] in (59, 60)
     labels = [b.label for b in at.get("download_button")]

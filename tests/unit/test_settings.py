@@ -91,6 +91,9 @@ def test_the_reader_url_carries_the_reader_password():
         ({"MQTT_URL": "http://u:topsecret@h"}, "MQTT_URL: expected mqtt:// or mqtts://host:port"),
         ({"WATTLINE_API_SECRET": "short-secret"},
          "WATTLINE_API_SECRET must be at least 32 bytes long"),
+        ({"WATTLINE_SITE_TZ": "Asia/Bangalore"},
+         "WATTLINE_SITE_TZ='Asia/Bangalore': expected an IANA time zone such as Asia/Kolkata or "
+         "UTC"),
     ],
 )  # fmt: skip
 def test_a_bad_value_stops_the_command_with_one_line(env, line, tmp_path):
