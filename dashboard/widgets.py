@@ -6,7 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from dashboard import ranges
+from dashboard import cache, ranges
 
 
 def range_picker(key: str, default: str = "Last 24 hours") -> tuple[datetime, datetime]:
@@ -20,3 +20,14 @@ def range_picker(key: str, default: str = "Last 24 hours") -> tuple[datetime, da
     picked = st.date_input("Days (UTC)", value=(today, today), key=f"{key}_days")
     first, last = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today,) * 2
     return ranges.days_range(first, last)
+
+
+def meter_picker(dsn: str, key: str) -> dict:
+    """A meter chosen from the registry (meter_id, serial, name, kind, timezone); the page stops
+    with what to do when there are no meters yet."""
+    meters = cache.frame(dsn, "dash_meters")
+    if meters.is_empty():
+        st.info("No meters yet. They appear when they publish to the broker.")
+        st.stop()
+    serial = st.selectbox("Meter", meters["serial"].to_list(), key=key)
+    return next(m for m in meters.iter_rows(named=True) if m["serial"] == serial)

@@ -217,16 +217,24 @@ SELECT charge_point_id, samples, round(median_s::numeric, 1) AS median_drift_s,
 
 -- completeness_counts --
 -- Samples received per device and UTC day in [lo, hi): each connector's main energy register
--- and each meter (its registers read together count once per time)
-SELECT 'connector' AS device_kind, charge_point_id || ':' || connector_id AS device,
-       date_trunc('day', time, 'UTC') AS day, count(*) AS received
-  FROM wattline.meter_values
- WHERE measurand = 'Energy.Active.Import.Register' AND phase = '' AND location = 'Outlet'
-   AND time >= %(lo)s AND time < %(hi)s
- GROUP BY 1, 2, 3
+-- and each meter (its registers read together count once per time). first_seen is when the
+-- device was first known: the earlier of its registration (the charge point's first connection,
+-- the meter's registry row) and its first sample in the window (history loaded after the fact
+-- is older than the registration). Days before it are not the device's gaps.
+SELECT 'connector' AS device_kind, v.charge_point_id || ':' || v.connector_id AS device,
+       date_trunc('day', v.time, 'UTC') AS day, count(*) AS received,
+       least(min(cp.first_seen_at),
+             min(min(v.time)) OVER (PARTITION BY v.charge_point_id, v.connector_id))
+           AS first_seen
+  FROM wattline.meter_values v
+  LEFT JOIN wattline.charge_points cp ON cp.id = v.charge_point_id
+ WHERE v.measurand = 'Energy.Active.Import.Register' AND v.phase = '' AND v.location = 'Outlet'
+   AND v.time >= %(lo)s AND v.time < %(hi)s
+ GROUP BY v.charge_point_id, v.connector_id, 3
 UNION ALL
-SELECT 'meter', g.serial, date_trunc('day', r.time, 'UTC'), count(DISTINCT r.time)
+SELECT 'meter', g.serial, date_trunc('day', r.time, 'UTC'), count(DISTINCT r.time),
+       least(min(g.created_at), min(min(r.time)) OVER (PARTITION BY g.serial))
   FROM wattline.register_readings r
   JOIN wattline.meter_registry g ON g.id = r.meter_id
  WHERE r.time >= %(lo)s AND r.time < %(hi)s
- GROUP BY 1, 2, 3;
+ GROUP BY g.serial, 3;
