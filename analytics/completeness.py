@@ -73,7 +73,10 @@ def completeness(
         on=["device_kind", "device", "day"],
         how="left",
     ).with_columns(
-        expected=pl.col("seconds") // interval_s, received=pl.col("received").fill_null(0)
+        # Rounded up: a device first seen at t sends at t, t + interval, ... before the day's
+        # end, so 59 min 9 s at 60 s holds 60 samples, not 59.
+        expected=(pl.col("seconds") + interval_s - 1) // interval_s,
+        received=pl.col("received").fill_null(0),
     )
     return report.select(
         "device_kind",

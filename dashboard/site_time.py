@@ -1,28 +1,24 @@
-"""Times on the new pages in the site's time zone (WATTLINE_SITE_TZ, default Asia/Kolkata), the
+"""Times on the new pages in the site's time zone (default Asia/Kolkata), the
 zone named wherever a time is shown. A stop-gap until the shared page helpers (labels and times
-for every page) land: the pages call only site_tz, local and localize, which those keep."""
+for every page, dashboard/labels.py) land; site_tz and local match those by name."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import polars as pl
+
+from wattline.settings import Settings
 
 DEFAULT_TZ = "Asia/Kolkata"
 MISSING = "–"
 
 
 def site_tz() -> str:
-    tz = os.environ.get("WATTLINE_SITE_TZ", "").strip() or DEFAULT_TZ
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"WATTLINE_SITE_TZ={tz!r}: an IANA time zone such as Asia/Kolkata"
-        ) from None
-    return tz
+    """The site's zone: the setting WATTLINE_SITE_TZ where this build has it (validated there),
+    else Asia/Kolkata, the operator's default."""
+    return getattr(Settings.from_env(), "site_tz", None) or DEFAULT_TZ
 
 
 def local(t: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

@@ -62,6 +62,9 @@ shown = (
     else localize(shown, tz)
 )  # fmt: skip
 totals = shown.group_by("charge_point_id").agg(pl.col("energy_kwh").sum()).sort("charge_point_id")
+silent = sorted(set(chosen) - set(totals["charge_point_id"]))
+if silent:
+    st.caption(f"No energy in this range from {', '.join(silent)}.")
 columns = st.columns(min(len(totals), 4))
 for i, row in enumerate(totals.iter_rows(named=True)):
     columns[i % len(columns)].metric(

@@ -28,6 +28,18 @@ PAGES = {
     "meter_health": ("meter_health", ["Meter health", "Low balance", "LOW-0001", "Tariffs"]),
     "estimator": ("estimator", ["Settlement estimator", "Live charging sessions", "44.25 INR"]),
     "reports": ("reports", ["Energy by charger and day", "Sessions", "Parquet"]),
+    # seed.sql: CP-1's 12.268 kWh in the last 7 days; no settled periods; LOW-0001 (the first
+    # meter) has no readings, so those two show what to do.
+    "energy_compare": (
+        "energy_compare",
+        ["Energy comparison", "12.268 kWh", "Energy per hour (kWh)"],
+    ),
+    "settlement_history": ("settlement_history", ["Settlement history", "wattline settle"]),
+    "meter_live": ("meter_live", ["Meter live", "No readings from LOW-0001 yet"]),
+    "completeness": (
+        "completeness",
+        ["Data completeness", "Completeness (%) per device and day", "Ask for"],
+    ),
 }
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
