@@ -18,7 +18,7 @@ dsn = config.reader_url
 tz = site_tz()
 st.title("Meter live")
 
-meter = meter_picker(dsn, "live_meter")
+meter = meter_picker(dsn, "live_meter", prefer_kind="prosumer")  # the ones that export
 serial = meter["serial"]
 
 

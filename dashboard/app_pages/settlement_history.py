@@ -20,7 +20,7 @@ dsn = DashboardConfig.from_env().reader_url
 tz = site_tz()
 st.title("Settlement history")
 
-meter = meter_picker(dsn, "settle_meter")
+meter = meter_picker(dsn, "settle_meter", prefer_kind="prosumer")  # the ones that export
 serial = meter["serial"]
 lo, hi = range_picker("settle_range", default="Last 24 hours")
 periods = cache.frame(
