@@ -1,6 +1,9 @@
 """Completeness per device and UTC day: samples received against samples expected at the
 configured interval (WATTLINE_EXPECTED_INTERVAL_S, default 60). Days of the window a device
-sent nothing on are reported too, with 0 received: a silent day is what this report is for."""
+sent nothing on are reported too, with 0 received: a silent day is what this report is for.
+But only from the device's first-seen time on: before it existed nothing was expected (a
+charger installed on day 3 of a week has no gaps on days 1 and 2, and its day 3 counts from
+the hour it was first seen)."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ COUNT_SCHEMA = {
     "device": pl.String,
     "day": pl.Datetime("us", "UTC"),
     "received": pl.Int64,
+    "first_seen": pl.Datetime("us", "UTC"),
 }
 
 
@@ -46,23 +50,46 @@ def _days(lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
 def completeness(
     counts: pl.DataFrame, lo: datetime, hi: datetime, interval_s: int = DEFAULT_INTERVAL_S
 ) -> pl.DataFrame:
-    """counts (device_kind, device, day, received) → one row per device and day of [lo, hi)
-    with expected, received, missing and completeness_pct (1 decimal)."""
+    """counts (device_kind, device, day, received, first_seen) → one row per device and day of
+    [lo, hi) from the device's first-seen day on, with first_seen, expected, received, missing
+    and completeness_pct (1 decimal). A device with no first_seen is taken to be older than the
+    window."""
     days = pl.DataFrame(
         _days(lo, hi), schema={"day": pl.Datetime("us", "UTC"), "seconds": pl.Int64}, orient="row"
     )
-    grid = counts.select("device_kind", "device").unique().join(days, how="cross")
-    report = grid.join(counts, on=["device_kind", "device", "day"], how="left").with_columns(
-        expected=pl.col("seconds") // interval_s, received=pl.col("received").fill_null(0)
+    devices = counts.group_by("device_kind", "device").agg(pl.col("first_seen").min())
+    start = pl.max_horizontal(pl.col("day"), pl.col("first_seen").fill_null(pl.col("day")))
+    # Seconds of the day inside both the window and the device's life: the window's share of
+    # the day (seconds, from _days) less the part before the device was first seen.
+    window_lo = pl.lit(lo.astimezone(UTC), dtype=pl.Datetime("us", "UTC"))
+    before = (start - pl.max_horizontal(pl.col("day"), window_lo)).dt.total_seconds()
+    grid = (
+        devices.join(days, how="cross")
+        .filter(pl.col("day") + timedelta(days=1) > pl.col("first_seen").fill_null(pl.col("day")))
+        .with_columns(seconds=(pl.col("seconds") - before.clip(lower_bound=0)))
+    )
+    report = grid.join(
+        counts.select("device_kind", "device", "day", "received"),
+        on=["device_kind", "device", "day"],
+        how="left",
+    ).with_columns(
+        # Rounded up: a device first seen at t sends at t, t + interval, ... before the day's
+        # end, so 59 min 9 s at 60 s holds 60 samples, not 59.
+        expected=(pl.col("seconds") + interval_s - 1) // interval_s,
+        received=pl.col("received").fill_null(0),
     )
     return report.select(
         "device_kind",
         "device",
         "day",
+        "first_seen",
         "expected",
         "received",
         missing=(pl.col("expected") - pl.col("received")).clip(lower_bound=0),
-        completeness_pct=(pl.col("received") / pl.col("expected") * 100).round(1),
+        # None, not infinity, for a device first seen in the window's last interval
+        completeness_pct=pl.when(pl.col("expected") > 0).then(
+            (pl.col("received") / pl.col("expected") * 100).round(1)
+        ),
     ).sort("device_kind", "device", "day")
 
 

@@ -28,5 +28,15 @@ pages = [
     st.Page("app_pages/estimator.py", title="Estimator", icon=":material/timer:"),
     st.Page("app_pages/reports.py", title="Reports", icon=":material/bar_chart:"),
     st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications_active:"),
+    st.Page(
+        "app_pages/energy_compare.py", title="Energy comparison", icon=":material/compare_arrows:"
+    ),
+    st.Page(
+        "app_pages/settlement_history.py",
+        title="Settlement history",
+        icon=":material/receipt_long:",
+    ),
+    st.Page("app_pages/meter_live.py", title="Meter live", icon=":material/speed:"),
+    st.Page("app_pages/completeness.py", title="Completeness", icon=":material/grid_on:"),
 ]
 st.navigation(pages).run()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
 import streamlit as st
 
-from dashboard import labels, ranges
+from dashboard import cache, labels, ranges
 
 
 def range_picker(key: str, default: str = "Last 24 hours") -> tuple[datetime, datetime]:
@@ -31,3 +32,16 @@ def range_picker(key: str, default: str = "Last 24 hours") -> tuple[datetime, da
         f" {labels.zone_abbrev(tz, hi)}"
     )
     return lo, hi
+
+
+def meter_picker(dsn: str, key: str, prefer_kind: str | None = None) -> dict:
+    """A meter chosen from the registry (meter_id, serial, name, kind, timezone), meters of
+    ``prefer_kind`` listed first; the page stops with what to do when there are no meters."""
+    meters = cache.frame(dsn, "dash_meters")
+    if meters.is_empty():
+        st.info("No meters yet. They appear when they publish to the broker.")
+        st.stop()
+    if prefer_kind:
+        meters = meters.sort(pl.col("kind") != prefer_kind, "serial")
+    serial = st.selectbox("Meter", meters["serial"].to_list(), key=key)
+    return next(m for m in meters.iter_rows(named=True) if m["serial"] == serial)

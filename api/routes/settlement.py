@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from analytics import real_time as real_time_energy
 from analytics.estimator import LOOKBACK, estimate_recent, window
 from analytics.settlement_job import settle_window
 from api.auth import OPERATE, READ_OR_SELF, account_of
@@ -149,18 +150,16 @@ async def real_time(
     m = await _estimator_meter(request, who, meter)
     db = request.app.state.db
     registers = await db.all("api_latest_registers", {"meter_id": m["meter_id"]})
-    local = datetime.now(ZoneInfo(m["timezone"]))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = real_time_energy.local_midnight(datetime.now(UTC), m["timezone"])
     today = await db.one("api_energy_since", {"meter_id": m["meter_id"], "since": midnight})
-    import_w = sum(r["import_w"] or 0 for r in registers)
-    export_w = sum(r["export_w"] or 0 for r in registers)
+    f = real_time_energy.figures(registers, today, midnight)
     return {
         "meterId": m["meter_id"],
         "serial": m["serial"],
-        "time": max((r["time"] for r in registers), default=None),
-        "importW": import_w,
-        "exportW": export_w,
-        "netPowerW": export_w - import_w,
+        "time": f["time"],
+        "importW": f["import_w"],
+        "exportW": f["export_w"],
+        "netPowerW": f["net_power_w"],
         "elements": [
             {
                 "element": r["element"],
@@ -170,12 +169,12 @@ async def real_time(
                 "importW": r["import_w"],
                 "exportW": r["export_w"],
             }
-            for r in registers
+            for r in f["elements"]
         ],
         "today": {
-            "since": midnight,
-            "importWh": today["import_wh"],
-            "exportWh": today["export_wh"],
-            "netWh": today["export_wh"] - today["import_wh"],
+            "since": f["since"],
+            "importWh": f["today_import_wh"],
+            "exportWh": f["today_export_wh"],
+            "netWh": f["today_net_wh"],
         },
     }

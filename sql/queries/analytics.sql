@@ -217,16 +217,32 @@ SELECT charge_point_id, samples, round(median_s::numeric, 1) AS median_drift_s,
 
 -- completeness_counts --
 -- Samples received per device and UTC day in [lo, hi): each connector's main energy register
--- and each meter (its registers read together count once per time)
-SELECT 'connector' AS device_kind, charge_point_id || ':' || connector_id AS device,
-       date_trunc('day', time, 'UTC') AS day, count(*) AS received
-  FROM wattline.meter_values
- WHERE measurand = 'Energy.Active.Import.Register' AND phase = '' AND location = 'Outlet'
-   AND time >= %(lo)s AND time < %(hi)s
- GROUP BY 1, 2, 3
+-- and each meter (its registers read together count once per time). first_seen is when the
+-- device was first known: the earlier of its registration (the charge point's first connection,
+-- the meter's registry row) and its first sample in the window (history loaded after the fact
+-- is older than the registration). Days before it are not the device's gaps.
+-- (Counted first, joined after: the join then runs once per device and day, not per sample.)
+WITH c AS (
+    SELECT charge_point_id, connector_id, date_trunc('day', time, 'UTC') AS day,
+           count(*) AS received, min(time) AS first_sample
+      FROM wattline.meter_values
+     WHERE measurand = 'Energy.Active.Import.Register' AND phase = '' AND location = 'Outlet'
+       AND time >= %(lo)s AND time < %(hi)s
+     GROUP BY 1, 2, 3
+), m AS (
+    SELECT meter_id, date_trunc('day', time, 'UTC') AS day, count(DISTINCT time) AS received,
+           min(time) AS first_sample
+      FROM wattline.register_readings
+     WHERE time >= %(lo)s AND time < %(hi)s
+     GROUP BY 1, 2
+)
+SELECT 'connector' AS device_kind, c.charge_point_id || ':' || c.connector_id AS device, c.day,
+       c.received,
+       least(cp.first_seen_at,
+             min(c.first_sample) OVER (PARTITION BY c.charge_point_id, c.connector_id))
+           AS first_seen
+  FROM c LEFT JOIN wattline.charge_points cp ON cp.id = c.charge_point_id
 UNION ALL
-SELECT 'meter', g.serial, date_trunc('day', r.time, 'UTC'), count(DISTINCT r.time)
-  FROM wattline.register_readings r
-  JOIN wattline.meter_registry g ON g.id = r.meter_id
- WHERE r.time >= %(lo)s AND r.time < %(hi)s
- GROUP BY 1, 2, 3;
+SELECT 'meter', g.serial, m.day, m.received,
+       least(g.created_at, min(m.first_sample) OVER (PARTITION BY m.meter_id))
+  FROM m JOIN wattline.meter_registry g ON g.id = m.meter_id;

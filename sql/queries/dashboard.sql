@@ -196,3 +196,18 @@ SELECT (SELECT max(last_meter_at) FROM wattline.connectors) AS charger_reading_a
                 SELECT rr.time FROM wattline.register_readings rr
                  WHERE rr.meter_id = r.id ORDER BY rr.time DESC LIMIT 1) lr) AS meter_reading_at,
        now() AS now;
+
+-- dash_charge_points_online --
+-- Every charge point and whether a central system holds its connection now (0025): commands
+-- go only where one does.
+WITH connected AS MATERIALIZED (SELECT charge_point_id FROM wattline.connected_charge_points)
+SELECT cp.id AS charge_point_id, cp.id IN (SELECT charge_point_id FROM connected) AS connected,
+       cp.last_seen_at
+  FROM wattline.charge_points cp
+ ORDER BY cp.id;
+
+-- dash_charger_latest_reading --
+-- The newest energy register of the chosen charge points: how fresh their rollups can be.
+SELECT max(last_meter_at) AS latest
+  FROM wattline.connectors
+ WHERE charge_point_id = ANY (%(charge_point_ids)s::text[]);

@@ -30,6 +30,21 @@ PAGES = {
     "estimator": ("estimator", ["Settlement estimator", "Live charging sessions", "44.25 INR"]),
     "reports": ("reports", ["Energy by charger and day", "Sessions", "Parquet"]),
     "alerts": ("alerts", ["Alerts", "No open alerts"]),
+    # seed.sql: CP-1's 12.268 kWh in the last 7 days; no settled periods (the page says what to
+    # do); the prosumer SOLAR-0001, listed first, exports 4.30 kW.
+    "energy_compare": (
+        "energy_compare",
+        ["Energy comparison", "12.268 kWh", "Energy per hour (kWh)"],
+    ),
+    "settlement_history": (
+        "settlement_history",
+        ["Settlement history", "wattline settle SOLAR-0001"],
+    ),
+    "meter_live": ("meter_live", ["Meter live", "Export power", "4.300 kW"]),
+    "completeness": (
+        "completeness",
+        ["Data completeness", "Completeness (%) per device and day", "Ask for"],
+    ),
 }
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")

@@ -147,11 +147,56 @@ def test_completeness_per_device_and_day(conn):
         # and CP-1 sent nothing.
         ("CP-1:1", 1, 1440, 1080, 360, 75.0),
         ("CP-1:1", 2, 720, 0, 720, 0.0),
-        # M-1 sent nothing on day 1; on day 2 every 2 minutes for 12 h: 360 times (two
-        # registers read together count once) of 720: 50.0 %.
-        ("M-1", 1, 1440, 0, 1440, 0.0),
+        # M-1 was first seen on day 2 (its first reading, older than its registry row), so
+        # day 1 is no gap of its; on day 2 every 2 minutes for 12 h: 360 times (two registers
+        # read together count once) of 720: 50.0 %.
         ("M-1", 2, 720, 360, 360, 50.0),
     ]
+
+
+def test_completeness_starts_when_each_device_was_first_seen(conn):
+    # A four-day window, 2024-01-01 to 01-05. CP-NEW connects on day 3 at 00:00 and sends every
+    # minute until day 4 noon; CP-LATE connects on day 3 at 18:00 and sends every minute to
+    # midnight; meter M-NEW is registered on day 2 at 12:00 but reads first on day 3.
+    conn.execute(
+        """
+        INSERT INTO wattline.charge_points (id, first_seen_at) VALUES
+            ('CP-NEW', '2024-01-03 00:00Z'), ('CP-LATE', '2024-01-03 18:00Z');
+        INSERT INTO wattline.meter_values (time, charge_point_id, connector_id, unit, value)
+        SELECT '2024-01-03 00:00Z'::timestamptz + n * interval '1 minute', 'CP-NEW', 1, 'Wh', n
+          FROM generate_series(0, 2159) n
+        UNION ALL
+        SELECT '2024-01-03 18:00Z'::timestamptz + n * interval '1 minute', 'CP-LATE', 1, 'Wh', n
+          FROM generate_series(0, 359) n;
+        INSERT INTO wattline.meter_registry (id, serial, created_at) VALUES
+            ('00000000-0000-0000-0000-0000000000b2', 'M-NEW', '2024-01-02 12:00Z');
+        INSERT INTO wattline.register_readings (time, register_id, meter_id, element, import_wh)
+        SELECT '2024-01-03 00:00Z'::timestamptz + n * interval '1 minute',
+               '00000000-0000-0000-0000-0000000000c2', '00000000-0000-0000-0000-0000000000b2',
+               'SINGLE', n
+          FROM generate_series(0, 1439) n;
+        """
+    )
+    lo, hi = LO, datetime(2024, 1, 5, tzinfo=UTC)
+    report = completeness_report(conn, lo, hi, 60)
+    rows = [
+        (r["device"], r["day"].day, r["expected"], r["received"], r["completeness_pct"])
+        for r in report.iter_rows(named=True)
+    ]
+    assert rows == [
+        # Day 3 from 18:00: 6 h = 360 expected, 360 received; day 4 silent.
+        ("CP-LATE:1", 3, 360, 360, 100.0),
+        ("CP-LATE:1", 4, 1440, 0, 0.0),
+        # No rows for days 1 and 2; day 3 whole, 1440 of 1440; day 4 until noon, 720 of 1440.
+        ("CP-NEW:1", 3, 1440, 1440, 100.0),
+        ("CP-NEW:1", 4, 1440, 720, 50.0),
+        # Registered at noon on day 2 and silent until day 3: day 2 counts from noon.
+        ("M-NEW", 2, 720, 0, 0.0),
+        ("M-NEW", 3, 1440, 1440, 100.0),
+        ("M-NEW", 4, 1440, 0, 0.0),
+    ]
+    first = {r["device"]: r["first_seen"] for r in report.iter_rows(named=True)}
+    assert first["M-NEW"] == datetime(2024, 1, 2, 12, tzinfo=UTC)
 
 
 def test_a_bad_expected_interval_is_refused():
