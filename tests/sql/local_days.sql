@@ -1,11 +1,13 @@
 -- Readings around local midnight, loaded the way ingest loads them (staged, then merged), for
 -- tests/sql/test_local_days.py. Times are UTC. Asia/Kolkata is UTC+05:30: 00:00 IST on 2 March
 -- is 18:30 UTC on 1 March. Asia/Kathmandu is UTC+05:45: its midnight is at 18:15 UTC.
+-- Europe/Berlin is UTC+01:00 until 29 March 2026, UTC+02:00 from then.
 
 -- devices --
 -- CP-IN and the meter keep the default timezone 'UTC', so they count in the site's zone.
 INSERT INTO wattline.charge_points (id) VALUES ('CP-IN');
-INSERT INTO wattline.charge_points (id, timezone) VALUES ('CP-NP', 'Asia/Kathmandu');
+INSERT INTO wattline.charge_points (id, timezone) VALUES ('CP-NP', 'Asia/Kathmandu'),
+    ('CP-DE', 'Europe/Berlin');
 INSERT INTO wattline.meter_registry (id, serial, kind) VALUES
     ('00000000-0000-0000-0000-0000000000c1', 'EML-LOCAL-1', 'prosumer');
 INSERT INTO wattline.meter_registers (register_id, meter_id, element) VALUES
@@ -21,7 +23,10 @@ SELECT t::timestamptz, cp, 1, 'Energy.Active.Import.Register', 'Wh', v
                ('2026-03-01 18:45+00', 'CP-IN', 2000), ('2026-03-01 19:00+00', 'CP-IN', 2600),
                ('2026-03-02 18:20+00', 'CP-IN', 3600), ('2026-03-02 18:40+00', 'CP-IN', 3700),
                ('2026-03-01 18:10+00', 'CP-NP', 500), ('2026-03-01 18:14+00', 'CP-NP', 600),
-               ('2026-03-01 18:15+00', 'CP-NP', 650), ('2026-03-01 18:50+00', 'CP-NP', 900))
+               ('2026-03-01 18:15+00', 'CP-NP', 650), ('2026-03-01 18:50+00', 'CP-NP', 900),
+               -- Berlin goes to summer time at 01:00 UTC on 29 March: that day has 23 hours.
+               ('2026-03-28 23:05+00', 'CP-DE', 100), ('2026-03-28 23:10+00', 'CP-DE', 200),
+               ('2026-03-29 21:55+00', 'CP-DE', 400), ('2026-03-29 22:05+00', 'CP-DE', 700))
        AS r (t, cp, v);
 INSERT INTO pg_temp.stage_register_readings
        (time, register_id, meter_id, element, import_wh, export_wh)

@@ -109,6 +109,16 @@ def test_a_charge_point_with_its_own_zone_counts_in_it_to_the_quarter_hour(loade
     ]
 
 
+def test_a_day_that_changes_to_summer_time_has_23_hours(loaded):
+    # Berlin's 29 March runs from 23:00 UTC on 28 March (CET) to 22:00 UTC on 29 March (CEST).
+    # 23:05 (first, adds 0), 23:10 (+100) and 21:55 (+200) are on it; 22:05 (+300) is 30 March.
+    berlin = "Europe/Berlin"
+    assert loaded.execute(CONNECTOR_DAYS, ["CP-DE"]).fetchall() == [
+        (date(2026, 3, 29), utc("2026-03-28 23:00"), berlin, 300, 400, 3),
+        (date(2026, 3, 30), utc("2026-03-29 22:00"), berlin, 300, 700, 1),
+    ]
+
+
 def test_meters_count_in_local_days_too(loaded):
     # 17:55 (first, adds 0) and 18:25 (+300 import) are IST 1 March; 18:35 (+200 import,
     # +40 export) is IST 2 March.
