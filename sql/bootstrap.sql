@@ -52,3 +52,12 @@ CREATE TABLE IF NOT EXISTS wattline_admin.rollup_invalidations (
     lo      timestamptz NOT NULL,
     hi      timestamptz NOT NULL
 );
+
+-- timescale profile only: continuous aggregates created by a migration and not yet refreshed
+-- in full. One created WITH NO DATA over rows already stored would otherwise only ever
+-- materialise its policy's window, and hide older buckets once the watermark passes them.
+-- `wattline migrate` refreshes each after the migrations (outside a transaction, as TimescaleDB
+-- requires) and deletes its row, so a run that stops half-way finishes on the next.
+CREATE TABLE IF NOT EXISTS wattline_admin.rollup_backfills (
+    rollup  text PRIMARY KEY
+);

@@ -24,7 +24,12 @@ Generated from the database's comments by `python -m sql.docs`; do not edit by h
 comments are in `sql/migrations/`). Connect as the read-only role `wattline_reader`; every
 relation below is in schema `wattline`, which is on that role's search path. Times are
 `timestamptz`, stored in UTC. Rollups are continuous aggregates on TimescaleDB and tables
-refreshed by `wattline jobs` on plain PostgreSQL, with the same columns in both.
+refreshed by `wattline jobs` on plain PostgreSQL, with the same columns in both. Each rollup
+has a view `<rollup>_time` with a `time` column (its `bucket`), the time axis Grafana and Metabase
+look for. Rollup days are UTC days; `connector_energy_local_daily` and `meter_energy_local_daily`
+count local days, in the device's zone or the site's (`wattline.site_tz`, default Asia/Kolkata);
+for long histories read them through `connector_energy_local_days(lo, hi)` and
+`meter_energy_local_days(lo, hi)` (the days starting in [lo, hi)), which read only those buckets.
 """
 
 

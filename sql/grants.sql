@@ -55,3 +55,14 @@ BEGIN
         GRANT SELECT ON ALL TABLES IN SCHEMA flows TO wattline_reader;
     END IF;
 END $$;
+
+-- The local-day views (0034) and the rollups' `time` views (0035) are covered by SELECT ON ALL
+-- TABLES above. The zone rule they use is the reader's too, for its own local-day queries over
+-- other tables; granted by name, as a hardened server may have revoked EXECUTE from PUBLIC.
+-- (Guarded: a migration directory that stops earlier has no such function.)
+DO $$
+BEGIN
+    IF to_regprocedure('wattline.local_zone(text)') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION wattline.local_zone(text) TO wattline_reader;
+    END IF;
+END $$;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,6 +215,41 @@ def _migrate(
         log(f"applied {migration.path.name}")
     with conn.transaction():
         conn.execute((SQL_DIR / "grants.sql").read_text())
+    _backfill(conn, log)
+
+
+def _backfill(conn: psycopg.Connection, log: Callable[[str], None]) -> None:
+    """Refresh in full each continuous aggregate a migration created (timescale profile; see
+    wattline_admin.rollup_backfills). ``conn`` is in autocommit mode, as the refresh requires."""
+    pending = conn.execute("SELECT rollup FROM wattline_admin.rollup_backfills ORDER BY 1")
+    for row in pending.fetchall():
+        name = row["rollup"]
+        _refresh_in_full(conn, name)
+        conn.execute("DELETE FROM wattline_admin.rollup_backfills WHERE rollup = %s", [name])
+        log(f"refreshed rollup {name} in full")
+
+
+def _refresh_in_full(conn: psycopg.Connection, name: str, attempts: int = 40) -> None:
+    """TimescaleDB refuses a refresh that overlaps one in progress, and a new aggregate's
+    policy starts at once (seen in about one migrate of twenty); it takes a second at most, so
+    wait for it."""
+    for attempt in range(attempts):
+        try:
+            conn.execute(
+                "CALL refresh_continuous_aggregate(%s::regclass, NULL, NULL)",
+                [f"wattline.{name}"],
+            )
+            return
+        except psycopg.Error as exc:
+            busy = "concurrent refresh" in (exc.diag.message_primary or "")
+            if not busy:
+                raise MigrationError(f"refreshing rollup {name} failed: {exc}".strip()) from exc
+            if attempt == attempts - 1:
+                raise MigrationError(
+                    f"refreshing rollup {name}: another refresh kept it busy for "
+                    f"{attempts / 4:g} s; run `wattline migrate` again"
+                ) from exc
+            time.sleep(0.25)
 
 
 def _refuse_unknown(applied: dict[int, dict], on_disk: list[Migration]) -> None:

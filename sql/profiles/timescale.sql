@@ -47,6 +47,8 @@ BEGIN
     INSERT INTO wattline_admin.rollups
     VALUES (name, source, bucket_width, key_columns, query, refresh_start, refresh_end,
             refresh_every);
+    -- The policy refreshes only its window; `wattline migrate` fills the rest (bootstrap.sql).
+    INSERT INTO wattline_admin.rollup_backfills VALUES (name) ON CONFLICT DO NOTHING;
 END $$;
 
 -- Retention and compression run as TimescaleDB background jobs; nothing for `wattline jobs` to do.

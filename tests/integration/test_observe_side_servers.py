@@ -12,7 +12,7 @@ from tests.observed import Observed, until  # noqa: E402
 
 OK = (200, {"status": "ok"})
 ROLLUPS = {
-    "connector_energy_daily", "connector_energy_hourly", "meter_energy_5m",
+    "connector_energy_15m", "connector_energy_daily", "connector_energy_hourly", "meter_energy_5m",
     "meter_energy_daily", "meter_energy_hourly", "prepay_balance_daily",
 }  # fmt: skip
 

@@ -114,8 +114,9 @@ def test_status_in_the_timescale_profile_shows_chunks_compression_and_jobs(empty
     assert chunks[1:5] == ["3", "chunks", "3", "compressed"]
     assert chunks[5].endswith("x")  # the compression ratio, before / after
     jobs = [line.split() for line in lines if "policy_" in line]
-    # Compression per series (security_events, 0019, the ninth), refresh per rollup, and the
-    # retentions of ocpp_messages, ingest_rejects and security_events.
-    assert len(jobs) == 9 + 6 + 3
+    # Compression per series (security_events, 0019, the ninth), refresh per rollup (the
+    # seventh: connector_energy_15m, 0034), and the retentions of ocpp_messages, ingest_rejects
+    # and security_events.
+    assert len(jobs) == 9 + 7 + 3
     compression = next(j for j in jobs if j[1:3] == ["policy_compression", "meter_values"])
     assert compression[3:5] == ["every", "12h"]

@@ -29,6 +29,7 @@ REDACTED_VIEWS = {"ocpp_log", "command_log"}
 ROLLUPS = {
     "connector_energy_hourly",
     "connector_energy_daily",
+    "connector_energy_15m",
     "meter_energy_5m",
     "meter_energy_hourly",
     "meter_energy_daily",

@@ -10,8 +10,8 @@ from sql import rollups
 from wattline.observe import metrics, rollup_lag
 
 ROLLUPS = {
-    "connector_energy_daily", "connector_energy_hourly", "meter_energy_5m",
-    "meter_energy_daily", "meter_energy_hourly", "prepay_balance_daily",
+    "connector_energy_15m", "connector_energy_daily", "connector_energy_hourly",
+    "meter_energy_5m", "meter_energy_daily", "meter_energy_hourly", "prepay_balance_daily",
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from sql import rollups
 EQUIVALENTS = {
     "connector_energy_hourly": ("raw_connector_energy", "1 hour"),
     "connector_energy_daily": ("raw_connector_energy", "1 day"),
+    "connector_energy_15m": ("raw_connector_energy", "15 minutes"),
     "meter_energy_5m": ("raw_meter_energy", "5 minutes"),
     "meter_energy_hourly": ("raw_meter_energy", "1 hour"),
     "meter_energy_daily": ("raw_meter_energy", "1 day"),
@@ -68,7 +69,7 @@ def test_energy_across_a_register_reset_counts_no_negative_energy(loaded):
         assert total == 3416, rollup
     # CP-2: 120000 + 61n + n²%7 up to n = 149 adds 61*149 + 22201%7 = 9093 Wh; then it resets
     # to 0 and adds 90 Wh a reading for 250 readings = 22500 Wh.
-    for rollup in ("connector_energy_hourly", "connector_energy_daily"):
+    for rollup in ("connector_energy_15m", "connector_energy_hourly", "connector_energy_daily"):
         total = _scalar(
             loaded,
             pgsql.SQL(
@@ -93,7 +94,7 @@ def test_hourly_energy_adds_up_to_daily_and_to_last_minus_first(loaded):
     }
     assert set(sums.values()) == {(7140, 1260)}
     # CP-1 never resets: 61*400 + 160000%7 = 24401 Wh, hourly and daily alike.
-    for rollup in ("connector_energy_hourly", "connector_energy_daily"):
+    for rollup in ("connector_energy_15m", "connector_energy_hourly", "connector_energy_daily"):
         total = _scalar(
             loaded,
             pgsql.SQL(
