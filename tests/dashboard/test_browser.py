@@ -88,7 +88,8 @@ def test_every_page_renders_in_a_real_browser(app_url: str) -> None:
         for name, (path, needles) in PAGES.items():
             page.goto(f"{app_url}/{path}")
             # Every page says how fresh its data are, in the site's zone (IST by default).
-            text = page.wait_for_text([*needles, "Data as of", " IST, "])
+            # Generous: under a full CI run a page with a chart can take long to draw.
+            text = page.wait_for_text([*needles, "Data as of", " IST, "], timeout_s=90)
             page.screenshot(ARTIFACTS / f"{name}.png")
             assert page.errors() == [], name
             assert not re.search(r"\bNone\b", text), name
